@@ -1,0 +1,3 @@
+using Hearth.Cli;
+
+return HearthCommand.Run(args, Console.In, Console.Out, Console.Error);

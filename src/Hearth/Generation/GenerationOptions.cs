@@ -1,0 +1,73 @@
+using Hearth.Sampling;
+
+namespace Hearth.Generation;
+
+/// <summary>What one generation call may do and when it stops.</summary>
+public sealed record GenerationOptions
+{
+    /// <summary>Most tokens to generate; −1 runs until an end token, a stop string or the end of the context.</summary>
+    public int MaxTokens { get; init; } = 256;
+
+    /// <summary>Texts that end generation; the stop text itself is not returned.</summary>
+    public IReadOnlyList<string> Stop { get; init; } = [];
+
+    public SamplerOptions Sampling { get; init; } = new();
+
+    /// <summary>Add BOS/EOS to the prompt as the model's metadata asks.</summary>
+    public bool AddSpecialTokens { get; init; } = true;
+
+    /// <summary>Recognise special-token text (such as <c>&lt;|im_start|&gt;</c>) in the prompt.</summary>
+    public bool ParseSpecialTokens { get; init; } = true;
+
+    /// <summary>Keep going past end-of-generation tokens (for benchmarks).</summary>
+    public bool IgnoreEndOfGeneration { get; init; }
+
+    /// <exception cref="ArgumentOutOfRangeException">A value is outside its meaningful range.</exception>
+    public void Validate()
+    {
+        if (MaxTokens < -1) throw new ArgumentOutOfRangeException(nameof(MaxTokens), $"max tokens {MaxTokens} must be ≥ −1");
+        if (Stop.Any(string.IsNullOrEmpty)) throw new ArgumentException("a stop string is empty", nameof(Stop));
+        Sampling.Validate();
+    }
+}
+
+/// <summary>Why generation ended.</summary>
+public enum FinishReason
+{
+    /// <summary>Not finished yet.</summary>
+    None,
+
+    /// <summary>The model produced an end-of-generation token.</summary>
+    EndOfGeneration,
+
+    /// <summary>A stop string appeared.</summary>
+    Stop,
+
+    /// <summary>The token limit was reached.</summary>
+    Length,
+
+    /// <summary>The context is full.</summary>
+    ContextFull,
+
+    /// <summary>The caller cancelled.</summary>
+    Cancelled,
+}
+
+/// <summary>Counts and timings of one generation.</summary>
+public sealed record GenerationStats
+{
+    public int PromptTokens { get; init; }
+
+    public int GeneratedTokens { get; init; }
+
+    public TimeSpan PromptTime { get; init; }
+
+    public TimeSpan GenerationTime { get; init; }
+
+    public FinishReason FinishReason { get; init; }
+
+    public double PromptTokensPerSecond => PromptTime > TimeSpan.Zero ? PromptTokens / PromptTime.TotalSeconds : 0;
+
+    /// <summary>Generation speed; the first token comes from the prompt pass, so it counts the tokens after it.</summary>
+    public double GeneratedTokensPerSecond => GenerationTime > TimeSpan.Zero ? Math.Max(GeneratedTokens - 1, 0) / GenerationTime.TotalSeconds : 0;
+}

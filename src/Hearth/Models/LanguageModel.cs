@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using Hearth.Gguf;
+using Hearth.Models.Architectures;
+using Hearth.Tensors;
+using Hearth.Tokenizers;
+
+namespace Hearth.Models;
+
+/// <summary>How to load a model.</summary>
+public sealed record ModelLoadOptions
+{
+    /// <summary>Worker threads for matrix products; 0 uses every core.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>
+    /// The context sequences will run with; it picks LongRoPE factors and the default cache size. 0 uses the model's
+    /// training context capped at <see cref="LanguageModel.DefaultContextCap"/>.
+    /// </summary>
+    public int Context { get; init; }
+}
+
+/// <summary>
+/// A loaded model: the mapped GGUF file, the transformer bound to its weights, the tokenizer, and a thread pool.
+/// Weights are shared by every sequence; each sequence gets its own <see cref="InferenceState"/>.
+/// </summary>
+public sealed class LanguageModel : IDisposable
+{
+    /// <summary>The default context when none is asked for: the training context, but no more than this.</summary>
+    public const int DefaultContextCap = 4096;
+
+    private LanguageModel(GgufFile file, Transformer transformer, Tokenizer tokenizer, ComputePool pool, int context, TimeSpan loadTime)
+    {
+        File = file;
+        Transformer = transformer;
+        Tokenizer = tokenizer;
+        Pool = pool;
+        Context = context;
+        LoadTime = loadTime;
+    }
+
+    public GgufFile File { get; }
+
+    public Transformer Transformer { get; }
+
+    public Tokenizer Tokenizer { get; }
+
+    public ComputePool Pool { get; }
+
+    /// <summary>The context new sequences get unless they ask otherwise.</summary>
+    public int Context { get; }
+
+    public TimeSpan LoadTime { get; }
+
+    public string Architecture => Transformer.Hp.Architecture;
+
+    /// <summary>Maps and validates the file, resolves the architecture, binds weights and builds the tokenizer.</summary>
+    /// <exception cref="GgufFormatException">The file is not valid GGUF.</exception>
+    /// <exception cref="ModelFormatException">The architecture is unknown, or a tensor or hyper-parameter is wrong.</exception>
+    public static LanguageModel Load(string path, ModelLoadOptions? options = null)
+    {
+        options ??= new ModelLoadOptions();
+        if (options.Threads < 0) throw new ArgumentOutOfRangeException(nameof(options), $"threads {options.Threads} must be ≥ 0");
+        if (options.Context < 0) throw new ArgumentOutOfRangeException(nameof(options), $"context {options.Context} must be ≥ 0");
+        var sw = Stopwatch.StartNew();
+        var file = GgufFile.Open(path);
+        try
+        {
+            var arch = ArchitectureRegistry.Resolve(file);
+            var trainCtx = (int)Math.Clamp(file.GetInteger($"{arch.Name}.context_length") ?? DefaultContextCap, 1, int.MaxValue);
+            int context = options.Context > 0 ? options.Context : Math.Min(trainCtx, DefaultContextCap);
+            var transformer = arch.Build(file, context);
+            var tokenizer = Tokenizer.FromGguf(file);
+            if (tokenizer.VocabSize > transformer.VocabSize)
+                throw new ModelFormatException($"{path}: the tokenizer has {tokenizer.VocabSize} tokens but the output layer only {transformer.VocabSize}");
+            var pool = new ComputePool(options.Threads > 0 ? options.Threads : Environment.ProcessorCount);
+            return new LanguageModel(file, transformer, tokenizer, pool, context, sw.Elapsed);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A fresh sequence state (KV cache and buffers) for this model.</summary>
+    public InferenceState CreateState(int context = 0, KvCacheType cacheType = KvCacheType.F32, int batchSize = 64) =>
+        new(Transformer, context > 0 ? context : Context, batchSize, cacheType);
+
+    /// <summary>
+    /// Evaluates <paramref name="tokens"/> as one sequence from position 0 and returns the logits of every position,
+    /// [n_tokens][n_vocab] (what <c>hearth logits</c> writes).
+    /// </summary>
+    public float[] EvaluateAll(ReadOnlySpan<int> tokens, KvCacheType cacheType = KvCacheType.F32)
+    {
+        var state = CreateState(Math.Max(tokens.Length, 1), cacheType, batchSize: Math.Max(tokens.Length, 1));
+        var logits = new float[tokens.Length * Transformer.VocabSize];
+        Transformer.Forward(state, tokens, logits, allLogits: true, Pool);
+        return logits;
+    }
+
+    public void Dispose()
+    {
+        Pool.Dispose();
+        File.Dispose();
+    }
+}

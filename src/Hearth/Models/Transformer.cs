@@ -1,0 +1,370 @@
+using Hearth.Models.Blocks;
+using Hearth.Tensors;
+
+namespace Hearth.Models;
+
+/// <summary>
+/// The weights of one decoder block. Attention takes either separate q/k/v projections or a fused one; the FFN either
+/// separate gate and up projections or a fused gate+up. Optional parts are null when an architecture lacks them.
+/// </summary>
+public sealed class LayerWeights
+{
+    /// <summary>[n_embd]</summary>
+    public required ReadOnlyMemory<float> AttnNorm { get; init; }
+
+    /// <summary>[n_embd, n_head·head_dim], ne[0] contiguous.</summary>
+    public Weight? Wq { get; init; }
+
+    /// <summary>[n_embd, n_head_kv·head_dim]</summary>
+    public Weight? Wk { get; init; }
+
+    /// <summary>[n_embd, n_head_kv·head_dim_v]</summary>
+    public Weight? Wv { get; init; }
+
+    /// <summary>Fused [n_embd, (n_head + 2·n_head_kv)·head_dim]: q rows, then k rows, then v rows.</summary>
+    public Weight? Wqkv { get; init; }
+
+    public ReadOnlyMemory<float>? Bq { get; init; }
+
+    public ReadOnlyMemory<float>? Bk { get; init; }
+
+    public ReadOnlyMemory<float>? Bv { get; init; }
+
+    /// <summary>Per-head RMS norm weights of q and k, [head_dim] (Qwen3, Gemma 3).</summary>
+    public ReadOnlyMemory<float>? QNorm { get; init; }
+
+    public ReadOnlyMemory<float>? KNorm { get; init; }
+
+    /// <summary>[n_head·head_dim_v, n_embd]</summary>
+    public required Weight Wo { get; init; }
+
+    /// <summary>Norm of the attention output before the residual add (Gemma 2/3).</summary>
+    public ReadOnlyMemory<float>? PostAttnNorm { get; init; }
+
+    /// <summary>[n_embd]</summary>
+    public required ReadOnlyMemory<float> FfnNorm { get; init; }
+
+    /// <summary>[n_embd, n_ff]</summary>
+    public Weight? Gate { get; init; }
+
+    /// <summary>[n_embd, n_ff]</summary>
+    public Weight? Up { get; init; }
+
+    /// <summary>Fused [n_embd, 2·n_ff]: gate rows then up rows (Phi-3).</summary>
+    public Weight? GateUp { get; init; }
+
+    /// <summary>[n_ff, n_embd]</summary>
+    public required Weight Down { get; init; }
+
+    /// <summary>Norm of the FFN output before the residual add (Gemma 2/3).</summary>
+    public ReadOnlyMemory<float>? PostFfnNorm { get; init; }
+
+    /// <summary>RoPE settings of this layer (base and factors can differ per layer).</summary>
+    public required Rope Rope { get; init; }
+
+    /// <summary>True when this layer attends only to the last <see cref="TransformerSpec.SlidingWindow"/> positions.</summary>
+    public bool Sliding { get; init; }
+}
+
+/// <summary>The architecture-level switches of the shared forward pass.</summary>
+public sealed record TransformerSpec
+{
+    public Activation Activation { get; init; } = Activation.Silu;
+
+    /// <summary>Multiplier of the token embeddings (√n_embd for Gemma, 1 otherwise).</summary>
+    public float EmbeddingScale { get; init; } = 1f;
+
+    /// <summary>Multiplier of q·k (1/√head_dim unless the architecture says otherwise).</summary>
+    public required float AttentionScale { get; init; }
+
+    /// <summary>Soft-cap of attention scores, 0 for none.</summary>
+    public float AttentionSoftCap { get; init; }
+
+    /// <summary>Soft-cap of the final logits, 0 for none.</summary>
+    public float FinalSoftCap { get; init; }
+
+    /// <summary>Window of the sliding layers: key j is hidden from query i when i − j ≥ window.</summary>
+    public int SlidingWindow { get; init; }
+}
+
+/// <summary>
+/// A decoder-only transformer over memory-mapped weights: the forward pass every architecture shares. Architectures
+/// differ only in how they bind weights and set <see cref="TransformerSpec"/>. The weights are immutable and shared;
+/// each sequence brings its own <see cref="InferenceState"/>.
+/// </summary>
+public sealed class Transformer
+{
+    public Transformer(HyperParameters hp, TransformerSpec spec, Weight tokenEmbedding, ReadOnlyMemory<float> outputNorm, Weight output, LayerWeights[] layers)
+    {
+        Hp = hp;
+        Spec = spec;
+        TokenEmbedding = tokenEmbedding;
+        OutputNorm = outputNorm;
+        Output = output;
+        Layers = layers;
+        VocabSize = output.Rows;
+    }
+
+    public HyperParameters Hp { get; }
+
+    public TransformerSpec Spec { get; }
+
+    /// <summary>[n_embd, n_vocab]</summary>
+    public Weight TokenEmbedding { get; }
+
+    /// <summary>[n_embd]</summary>
+    public ReadOnlyMemory<float> OutputNorm { get; }
+
+    /// <summary>[n_embd, n_vocab]; the token embedding itself when the head is tied.</summary>
+    public Weight Output { get; }
+
+    public IReadOnlyList<LayerWeights> Layers { get; }
+
+    public int VocabSize { get; }
+
+    /// <summary>
+    /// Runs <paramref name="tokens"/> at the state's next positions (prompt tokens go through in batches) and writes
+    /// logits: for every token when <paramref name="allLogits"/> ([n][vocab]), else for the last token only ([vocab]).
+    /// </summary>
+    /// <exception cref="ContextOverflowException">The tokens do not fit in the state's context.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A token id is outside the vocabulary.</exception>
+    public void Forward(InferenceState state, ReadOnlySpan<int> tokens, Span<float> logits, bool allLogits, ComputePool? pool = null)
+    {
+        if (tokens.IsEmpty) throw new ArgumentException("no tokens to evaluate", nameof(tokens));
+        if (state.Position + tokens.Length > state.Cache.Context) throw new ContextOverflowException(state.Position, tokens.Length, state.Cache.Context);
+        int need = allLogits ? tokens.Length * VocabSize : VocabSize;
+        if (logits.Length < need) throw new ArgumentException($"logits buffer holds {logits.Length} floats, {need} needed", nameof(logits));
+        foreach (var t in tokens)
+        {
+            if ((uint)t >= (uint)TokenEmbedding.Rows) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {t} is outside the vocabulary (0..{TokenEmbedding.Rows - 1})");
+        }
+
+        for (int start = 0; start < tokens.Length; start += state.BatchSize)
+        {
+            int n = Math.Min(state.BatchSize, tokens.Length - start);
+            bool last = start + n == tokens.Length;
+            var chunkLogits = allLogits ? logits.Slice(start * VocabSize, n * VocabSize) : logits[..VocabSize];
+            ForwardBatch(state, tokens.Slice(start, n), chunkLogits, allLogits, last, pool);
+        }
+    }
+
+    private void ForwardBatch(InferenceState s, ReadOnlySpan<int> tokens, Span<float> logits, bool allLogits, bool lastChunk, ComputePool? pool)
+    {
+        int n = tokens.Length;
+        int e = Hp.EmbeddingLength;
+        int pos0 = s.Position;
+        var x = s.X.AsSpan(0, n * e);
+        var xb = s.Xb.AsSpan(0, n * e);
+
+        for (int t = 0; t < n; t++)
+        {
+            var row = x.Slice(t * e, e);
+            TokenEmbedding.ReadRow(tokens[t], row);
+            if (Spec.EmbeddingScale != 1f)
+            {
+                for (int i = 0; i < e; i++) row[i] *= Spec.EmbeddingScale;
+            }
+        }
+
+        for (int l = 0; l < Layers.Count; l++)
+        {
+            var layer = Layers[l];
+            Attention(s, layer, l, x, xb, n, pos0, pool);
+            if (layer.PostAttnNorm is { } pan) NormRows(xb, pan.Span, n, e);
+            Add(x, xb);
+            FeedForward(s, layer, x, xb, n, pool);
+            if (layer.PostFfnNorm is { } pfn) NormRows(xb, pfn.Span, n, e);
+            Add(x, xb);
+        }
+
+        s.Position += n;
+        if (!allLogits && !lastChunk) return;
+
+        int first = allLogits ? 0 : n - 1;
+        int rows = n - first;
+        for (int t = first; t < n; t++) RmsNorm.Apply(x.Slice(t * e, e), OutputNorm.Span, xb.Slice((t - first) * e, e), Hp.RmsEpsilon);
+        var outLogits = logits[..(rows * VocabSize)];
+        Output.Multiply(xb[..(rows * e)], rows, outLogits, pool);
+        if (Spec.FinalSoftCap > 0) Activations.SoftCap(outLogits, Spec.FinalSoftCap);
+    }
+
+    private void Attention(InferenceState s, LayerWeights layer, int l, Span<float> x, Span<float> xb, int n, int pos0, ComputePool? pool)
+    {
+        int e = Hp.EmbeddingLength;
+        int hd = Hp.KeyLength;
+        int hdv = Hp.ValueLength;
+        int nh = Hp.HeadCount;
+        int nkv = Hp.HeadCountKv;
+        int qw = Hp.QueryWidth;
+        int kw = Hp.KvWidth;
+        int vw = Hp.ValueWidth;
+
+        NormRows(x, layer.AttnNorm.Span, n, e, xb);
+        var q = s.Q.AsSpan(0, n * qw);
+        var k = s.K.AsSpan(0, n * kw);
+        var v = s.V.AsSpan(0, n * vw);
+        if (layer.Wqkv is { } wqkv)
+        {
+            int fused = qw + kw + vw;
+            var qkv = s.Qkv.AsSpan(0, n * fused);
+            wqkv.Multiply(xb, n, qkv, pool);
+            for (int t = 0; t < n; t++)
+            {
+                var row = qkv.Slice(t * fused, fused);
+                row[..qw].CopyTo(q.Slice(t * qw, qw));
+                row.Slice(qw, kw).CopyTo(k.Slice(t * kw, kw));
+                row.Slice(qw + kw, vw).CopyTo(v.Slice(t * vw, vw));
+            }
+        }
+        else
+        {
+            layer.Wq!.Multiply(xb, n, q, pool);
+            layer.Wk!.Multiply(xb, n, k, pool);
+            layer.Wv!.Multiply(xb, n, v, pool);
+        }
+
+        for (int t = 0; t < n; t++)
+        {
+            var qt = q.Slice(t * qw, qw);
+            var kt = k.Slice(t * kw, kw);
+            var vt = v.Slice(t * vw, vw);
+            if (layer.Bq is { } bq) Add(qt, bq.Span);
+            if (layer.Bk is { } bk) Add(kt, bk.Span);
+            if (layer.Bv is { } bv) Add(vt, bv.Span);
+            if (layer.QNorm is { } qn)
+            {
+                for (int h = 0; h < nh; h++) RmsNorm.ApplyInPlace(qt.Slice(h * hd, hd), qn.Span, Hp.RmsEpsilon);
+            }
+
+            if (layer.KNorm is { } kn)
+            {
+                for (int h = 0; h < nkv; h++) RmsNorm.ApplyInPlace(kt.Slice(h * hd, hd), kn.Span, Hp.RmsEpsilon);
+            }
+
+            layer.Rope.Apply(qt, hd, pos0 + t);
+            layer.Rope.Apply(kt, hd, pos0 + t);
+            s.Cache.Store(l, pos0 + t, kt, vt);
+        }
+
+        // Scaled dot-product attention with grouped-query heads, causal and (on sliding layers) windowed.
+        var outAll = s.AttnOut.AsSpan(0, n * nh * hdv);
+        outAll.Clear();
+        int group = nh / nkv;
+        int window = layer.Sliding ? Spec.SlidingWindow : 0;
+        var scores = s.Scores.AsSpan();
+        for (int t = 0; t < n; t++)
+        {
+            int pos = pos0 + t;
+            int lo = window > 0 ? Math.Max(0, pos - window + 1) : 0;
+            int count = pos - lo + 1;
+            for (int h = 0; h < nh; h++)
+            {
+                int kvHead = h / group;
+                var qh = q.Slice(t * qw + h * hd, hd);
+                var sc = scores[..count];
+                for (int j = 0; j < count; j++) sc[j] = s.Cache.DotKey(l, lo + j, kvHead * hd, qh) * Spec.AttentionScale;
+                if (Spec.AttentionSoftCap > 0) Activations.SoftCap(sc, Spec.AttentionSoftCap);
+                Activations.Softmax(sc);
+                var oh = outAll.Slice((t * nh + h) * hdv, hdv);
+                for (int j = 0; j < count; j++) s.Cache.AccumulateValue(l, lo + j, kvHead * hdv, sc[j], oh);
+            }
+        }
+
+        layer.Wo.Multiply(outAll, n, xb, pool);
+    }
+
+    private void FeedForward(InferenceState s, LayerWeights layer, Span<float> x, Span<float> xb, int n, ComputePool? pool)
+    {
+        int e = Hp.EmbeddingLength;
+        int f = Hp.FeedForwardLength;
+        NormRows(x, layer.FfnNorm.Span, n, e, xb);
+        var gate = s.Gate.AsSpan(0, n * f);
+        var up = s.Up.AsSpan(0, n * f);
+        if (layer.GateUp is { } gu)
+        {
+            var both = s.GateUp.AsSpan(0, n * 2 * f);
+            gu.Multiply(xb, n, both, pool);
+            for (int t = 0; t < n; t++)
+            {
+                both.Slice(t * 2 * f, f).CopyTo(gate.Slice(t * f, f));
+                both.Slice(t * 2 * f + f, f).CopyTo(up.Slice(t * f, f));
+            }
+        }
+        else
+        {
+            layer.Gate!.Multiply(xb, n, gate, pool);
+            layer.Up!.Multiply(xb, n, up, pool);
+        }
+
+        Activations.GatedInPlace(Spec.Activation, gate, up);
+        layer.Down.Multiply(gate, n, xb, pool);
+    }
+
+    /// <summary>RMS-normalises each of n rows of width <paramref name="width"/>, scaled by the weight (in place, or into dst).</summary>
+    private void NormRows(Span<float> src, ReadOnlySpan<float> weight, int n, int width, Span<float> dst = default)
+    {
+        if (dst.IsEmpty) dst = src;
+        for (int t = 0; t < n; t++) RmsNorm.Apply(src.Slice(t * width, width), weight, dst.Slice(t * width, width), Hp.RmsEpsilon);
+    }
+
+    private static void Add(Span<float> acc, ReadOnlySpan<float> v)
+    {
+        for (int i = 0; i < acc.Length; i++) acc[i] += v[i];
+    }
+}
+
+/// <summary>
+/// Everything one sequence needs to run: its KV cache, its position, and every activation buffer, allocated once so
+/// that <see cref="Transformer.Forward"/> allocates nothing.
+/// </summary>
+public sealed class InferenceState
+{
+    public InferenceState(Transformer model, int context, int batchSize = 64, KvCacheType cacheType = KvCacheType.F32)
+    {
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch size {batchSize} must be positive");
+        var hp = model.Hp;
+        Cache = new KvCache(hp, context, cacheType);
+        BatchSize = batchSize;
+        int e = hp.EmbeddingLength;
+        X = new float[batchSize * e];
+        Xb = new float[batchSize * e];
+        Q = new float[batchSize * hp.QueryWidth];
+        K = new float[batchSize * hp.KvWidth];
+        V = new float[batchSize * hp.ValueWidth];
+        Qkv = new float[batchSize * (hp.QueryWidth + hp.KvWidth + hp.ValueWidth)];
+        AttnOut = new float[batchSize * hp.HeadCount * hp.ValueLength];
+        Scores = new float[context];
+        Gate = new float[batchSize * hp.FeedForwardLength];
+        Up = new float[batchSize * hp.FeedForwardLength];
+        GateUp = new float[batchSize * 2 * hp.FeedForwardLength];
+    }
+
+    public KvCache Cache { get; }
+
+    /// <summary>How many positions are filled; the next token goes here.</summary>
+    public int Position { get; internal set; }
+
+    public int BatchSize { get; }
+
+    internal float[] X { get; }
+    internal float[] Xb { get; }
+    internal float[] Q { get; }
+    internal float[] K { get; }
+    internal float[] V { get; }
+    internal float[] Qkv { get; }
+    internal float[] AttnOut { get; }
+    internal float[] Scores { get; }
+    internal float[] Gate { get; }
+    internal float[] Up { get; }
+    internal float[] GateUp { get; }
+
+    /// <summary>Forgets every position (the cache contents are simply overwritten later).</summary>
+    public void Reset() => Position = 0;
+
+    /// <summary>Drops positions from <paramref name="position"/> on, so that a shared prefix can be reused.</summary>
+    public void Truncate(int position)
+    {
+        if (position < 0 || position > Position) throw new ArgumentOutOfRangeException(nameof(position), $"cannot truncate to {position}: {Position} positions are filled");
+        Position = position;
+    }
+}
