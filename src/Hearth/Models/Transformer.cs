@@ -184,7 +184,7 @@ public sealed class Transformer
         int rows = n - first;
         for (int t = first; t < n; t++) RmsNorm.Apply(x.Slice(t * e, e), OutputNorm.Span, xb.Slice((t - first) * e, e), Hp.RmsEpsilon);
         var outLogits = logits[..(rows * VocabSize)];
-        Output.Multiply(xb[..(rows * e)], rows, outLogits, pool);
+        Project(s, Output, xb[..(rows * e)], rows, outLogits, pool);
         if (Spec.FinalSoftCap > 0) Activations.SoftCap(outLogits, Spec.FinalSoftCap);
     }
 
@@ -207,7 +207,7 @@ public sealed class Transformer
         {
             int fused = qw + kw + vw;
             var qkv = s.Qkv.AsSpan(0, n * fused);
-            wqkv.Multiply(xb, n, qkv, pool);
+            Project(s, wqkv, xb, n, qkv, pool);
             for (int t = 0; t < n; t++)
             {
                 var row = qkv.Slice(t * fused, fused);
@@ -218,9 +218,9 @@ public sealed class Transformer
         }
         else
         {
-            layer.Wq!.Multiply(xb, n, q, pool);
-            layer.Wk!.Multiply(xb, n, k, pool);
-            layer.Wv!.Multiply(xb, n, v, pool);
+            Project(s, layer.Wq!, xb, n, q, pool);
+            Project(s, layer.Wk!, xb, n, k, pool);
+            Project(s, layer.Wv!, xb, n, v, pool);
         }
 
         for (int t = 0; t < n; t++)
@@ -270,7 +270,7 @@ public sealed class Transformer
             }
         }
 
-        layer.Wo.Multiply(outAll, n, xb, pool);
+        Project(s, layer.Wo, outAll, n, xb, pool);
     }
 
     private void FeedForward(InferenceState s, LayerWeights layer, Span<float> x, Span<float> xb, int n, ComputePool? pool)
@@ -283,7 +283,7 @@ public sealed class Transformer
         if (layer.GateUp is { } gu)
         {
             var both = s.GateUp.AsSpan(0, n * 2 * f);
-            gu.Multiply(xb, n, both, pool);
+            Project(s, gu, xb, n, both, pool);
             for (int t = 0; t < n; t++)
             {
                 both.Slice(t * 2 * f, f).CopyTo(gate.Slice(t * f, f));
@@ -292,12 +292,32 @@ public sealed class Transformer
         }
         else
         {
-            layer.Gate!.Multiply(xb, n, gate, pool);
-            layer.Up!.Multiply(xb, n, up, pool);
+            Project(s, layer.Gate!, xb, n, gate, pool);
+            Project(s, layer.Up!, xb, n, up, pool);
         }
 
         Activations.GatedInPlace(Spec.Activation, gate, up);
-        layer.Down.Multiply(gate, n, xb, pool);
+        Project(s, layer.Down, gate, n, xb, pool);
+    }
+
+    /// <summary>
+    /// y = W·x for n rows of x, plus, for every adapter active in the state that targets W,
+    /// factor · B·(A·x) (LoRA applied at run time).
+    /// </summary>
+    private static void Project(InferenceState s, Weight w, ReadOnlySpan<float> x, int n, Span<float> y, ComputePool? pool)
+    {
+        w.Multiply(x, n, y, pool);
+        foreach (var (adapter, scale) in s.Adapters)
+        {
+            if (!adapter.TryGet(w.Name, out var a, out var b)) continue;
+            var ax = s.LoraRank.AsSpan(0, n * a.Rows);
+            var bax = s.LoraOut.AsSpan(0, n * b.Rows);
+            a.Multiply(x, n, ax, pool);
+            b.Multiply(ax, n, bax, pool);
+            float factor = adapter.Factor(a, scale);
+            var yn = y[..(n * b.Rows)];
+            for (int i = 0; i < yn.Length; i++) yn[i] += factor * bax[i];
+        }
     }
 
     /// <summary>RMS-normalises each of n rows of width <paramref name="width"/>, scaled by the weight (in place, or into dst).</summary>
@@ -340,6 +360,22 @@ public sealed class InferenceState
     }
 
     public KvCache Cache { get; }
+
+    /// <summary>LoRA adapters applied to this sequence, with their scales (empty: the base model).</summary>
+    public IReadOnlyList<ActiveAdapter> Adapters { get; private set; } = [];
+
+    /// <summary>Chooses the adapters for this sequence; switching needs no reload of the base weights.</summary>
+    public void SetAdapters(IReadOnlyList<ActiveAdapter> adapters)
+    {
+        int rank = adapters.Count == 0 ? 0 : adapters.Max(a => a.Adapter.MaxRank);
+        int width = adapters.Count == 0 ? 0 : adapters.Max(a => a.Adapter.MaxOutput);
+        if (LoraRank.Length < BatchSize * rank) LoraRank = new float[BatchSize * rank];
+        if (LoraOut.Length < BatchSize * width) LoraOut = new float[BatchSize * width];
+        Adapters = adapters.ToArray();
+    }
+
+    internal float[] LoraRank { get; private set; } = [];
+    internal float[] LoraOut { get; private set; } = [];
 
     /// <summary>How many positions are filled; the next token goes here.</summary>
     public int Position { get; internal set; }

@@ -68,7 +68,7 @@ public sealed unsafe class Weight
 
     /// <summary>y[t] = W · x[t] for each of <paramref name="nTokens"/> rows of x (x: [nTokens][Cols], y: [nTokens][Rows]).</summary>
     public void Multiply(ReadOnlySpan<float> x, int nTokens, Span<float> y, ComputePool? pool) =>
-        MatMul.Multiply(new ReadOnlySpan<byte>(Pointer, checked((int)ByteSize)), Type, Rows, Cols, x, nTokens, y, pool);
+        MatMul.Multiply(Pointer, ByteSize, Type, Rows, Cols, x, nTokens, y, pool);
 
     public string ShapeText => "[" + string.Join(", ", Shape) + "]";
 

@@ -14,7 +14,8 @@ internal delegate float VecDotKernel(ReadOnlySpan<byte> weights, ReadOnlySpan<by
 /// <summary>
 /// The kernel table (ggml's <c>type_traits</c> + <c>type_traits_cpu</c>): for every computable type, how to decode it,
 /// how to encode it, which type activations are converted to before a dot product, and the dot product itself.
-/// Immutable and shared; the dispatch to the widest instruction set lives behind these delegates.
+/// Immutable and shared. Today every entry points at the Scalar/ reference kernels; SIMD paths will sit behind a
+/// per-kernel dispatcher (widest supported instruction set first) that these delegates point at instead.
 /// </summary>
 internal sealed class TypeTraits
 {

@@ -120,6 +120,42 @@ internal sealed record PreTokenizerSpec(
     private static PreTokenizerExpression[] ExaoneMoe =>
         [R(Contractions + @"|[^\r\n\p{L}\p{N}]?(?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]?|\s*[\r\n]|\s+(?!\S)|\s+")];
 
+    private static PreTokenizerExpression[] Jais2 =>
+        [R(Contractions + @"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s{512}(?!\S)|\s{256}(?!\S)|\s{128}(?!\S)|\s{64}(?!\S)|\s{32}(?!\S)|\s{16}(?!\S)|\s{8}(?!\S)|\s{4}(?!\S)|\s{1,2}(?!\S)|\s{1}")];
+
+    private static PreTokenizerExpression[] MiniCpm5 =>
+        [R(@"\p{N}{1,3}"), R(Contractions + @"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}+| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")];
+
+    private static PreTokenizerExpression[] GraniteEmbedMulti =>
+    [
+        R(@"[^\r\n\p{L}\p{N}]?((?=[\p{L}\p{M}])([^a-z]))*((?=[\p{L}\p{M}])([^A-Z]))+" + Contractions + @"?|[^\r\n\p{L}\p{N}]?((?=[\p{L}\p{M}])([^a-z]))+((?=[\p{L}\p{M}])([^A-Z]))*" + Contractions + @"?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"),
+    ];
+
+    private static PreTokenizerExpression[] Spark25 =>
+    [
+        R(@"\p{N}{1,3}"),
+        R("[\u4E00-\u9FA5\u3040-\u309F\u30A0-\u30FF]+"),
+        R(@"[!""#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^" + "\r\n" + @"\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+|[" + "\r\n" + @"]|\s+(?!\S)|\s+"),
+        R(@"\p{N}"),
+    ];
+
+    private static PreTokenizerExpression[] Ufakzeka =>
+        [R(@"[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")];
+
+    private static PreTokenizerExpression[] Laguna =>
+        [R(@"[^\n]+|[\n]+"), R(Qwen2Pattern)];
+
+    /// <summary>Names llama.cpp knows whose pre-tokenizers need code Hearth does not have (custom splitters,
+    /// non-byte-level encodings, empty-match expressions).</summary>
+    private static readonly HashSet<string> s_unsupported = new(StringComparer.Ordinal)
+    {
+        "kimi-k2", "afmoe", "superbpe", "tiny_aya", "cohere2moe", "gemma4", "granite-embed-multi-311m", "sarvam-moe",
+        "whitespace", "youtu",
+    };
+
+    /// <summary>True for a name llama.cpp accepts but Hearth does not implement.</summary>
+    public static bool IsKnownButUnsupported(string? name) => name != null && s_unsupported.Contains(name);
+
     /// <summary>
     /// The variant for a <c>tokenizer.ggml.pre</c> value, or null when llama.cpp does not know the name (or Hearth does
     /// not implement it). A null or empty name means <c>default</c>, as in llama.cpp.
@@ -135,15 +171,15 @@ internal sealed record PreTokenizerSpec(
             "dbrx" or "smaug-bpe" => new(name, Llama3),
             "deepseek-llm" => new(name, DeepSeekLlm, CleanSpaces: false),
             "deepseek-coder" => new(name, DeepSeekCoder, CleanSpaces: false),
-            "deepseek-v3" or "hunyuan-dense" => new(name, DeepSeekV3, CleanSpaces: false),
+            "deepseek-v3" or "hunyuan-dense" or "hy_v4" or "joyai-llm" => new(name, DeepSeekV3, CleanSpaces: false),
             "falcon" => new(name, Falcon),
             "mpt" or "olmo" or "jais" or "exaone4" => new(name, Gpt2),
             "trillion" or "granite-docling" => new(name, Gpt2, CleanSpaces: false),
             "gpt-2" or "phi-2" or "jina-es" or "jina-de" or "gigachat" or "jina-v2-es" or "jina-v2-de" or "a.x-4.0"
                 or "mellum" or "modern-bert" or "jina-v1-en" or "jina-v2-code" or "roberta-bpe" => new(name, Gpt2),
-            "starcoder" or "refact" or "codeshell" or "exaone" or "minerva-7b" => new(name, StarCoder),
+            "starcoder" or "refact" or "codeshell" or "exaone" or "minerva-7b" or "mellum2" => new(name, StarCoder),
             "command-r" or "smollm" => new(name, StarCoder, CleanSpaces: false),
-            "qwen2" or "deepseek-r1-qwen" => new(name, Qwen2, CleanSpaces: false),
+            "qwen2" or "deepseek-r1-qwen" or "kormo" or "f2llmv2" => new(name, Qwen2, CleanSpaces: false),
             "megrez" or "stablelm2" => new(name, Qwen2),
             "hunyuan" or "solar-open" => new(name, Qwen2, CleanSpaces: false),
             "qwen35" => new(name, Qwen35, CleanSpaces: false),
@@ -153,7 +189,13 @@ internal sealed record PreTokenizerSpec(
             "viking" => new(name, Viking, CleanSpaces: false),
             "tekken" => new(name, Tekken, CleanSpaces: false, IgnoreMerges: true, AddBos: true),
             "chameleon" => new(name, Chameleon, CleanSpaces: false, AddBos: true),
-            "gpt-4o" or "llama4" or "minimax-m2" => new(name, Gpt4o, CleanSpaces: false),
+            "gpt-4o" or "llama4" or "kanana2" or "talkie" or "minimax-m2" => new(name, Gpt4o, CleanSpaces: false),
+            "granite-embed-multi-97m" => new(name, GraniteEmbedMulti, CleanSpaces: false, IgnoreMerges: true),
+            "jais-2" => new(name, Jais2),
+            "minicpm5" => new(name, MiniCpm5, IgnoreMerges: true),
+            "spark2_5" => new(name, Spark25, CleanSpaces: false),
+            "ufakzeka" => new(name, Ufakzeka, CleanSpaces: false),
+            "laguna" => new(name, Laguna, CleanSpaces: false),
             "bailingmoe" or "bailingmoe2" or "llada-moe" => new(name, BailingMoe, CleanSpaces: false),
             "seed-coder" => new(name, SeedCoder, CleanSpaces: false),
             "grok-2" => new(name, Qwen2, CleanSpaces: false),
@@ -172,6 +214,7 @@ internal sealed record PreTokenizerSpec(
         "refact", "codeshell", "exaone", "minerva-7b", "command-r", "smollm", "qwen2", "deepseek-r1-qwen", "megrez",
         "stablelm2", "hunyuan", "solar-open", "qwen35", "poro-chat", "bloom", "gpt3-finnish", "glm4", "chatglm-bpe",
         "viking", "tekken", "chameleon", "gpt-4o", "llama4", "minimax-m2", "bailingmoe", "bailingmoe2", "llada-moe",
-        "seed-coder", "grok-2", "exaone-moe",
+        "seed-coder", "grok-2", "exaone-moe", "kormo", "f2llmv2", "hy_v4", "joyai-llm", "mellum2", "kanana2", "talkie",
+        "granite-embed-multi-97m", "jais-2", "minicpm5", "spark2_5", "ufakzeka", "laguna",
     ];
 }

@@ -544,6 +544,8 @@ public sealed class Tokenizer
                 case "gpt2":
                 {
                     Model = TokenizerModel.BytePairEncoding;
+                    if (pre == null && file.Contains(KeyPre)) throw Error(KeyPre, $"is {file.Get(KeyPre)!.Type}, expected a string");
+                    if (PreTokenizerSpec.IsKnownButUnsupported(pre)) throw Error(KeyPre, $"pre-tokenizer type '{pre}' is not supported by Hearth");
                     var spec = PreTokenizerSpec.Find(pre)
                         ?? throw Error(KeyPre, $"unknown pre-tokenizer type '{pre}' (known: {string.Join(", ", PreTokenizerSpec.KnownNames)})");
                     PreName = spec.Name;
@@ -632,24 +634,26 @@ public sealed class Tokenizer
         {
             int n = Texts.Length;
 
-            // Defaults outside the vocabulary are disabled; a value in the file replaces the default. llama.cpp keeps
-            // the default for out-of-range values; we accept only its "none" sentinel (-1 / 0xFFFFFFFF, what its
-            // model saver writes for absent tokens) that way and reject other out-of-range ids as corrupt.
-            int? Read(string key, int? current)
+            // Defaults outside the vocabulary are disabled; a value in the file replaces the default. For an id outside
+            // the vocabulary llama.cpp warns and keeps the default. We do the same for llama.cpp's "none" sentinel
+            // (-1 / 0xFFFFFFFF, what its model saver writes for absent tokens) and for the ids tokenization never
+            // emits (padding, separator, mask, FIM), but reject a corrupt BOS/EOS/EOT/EOM/UNK id.
+            int? Read(string key, int? current, bool strict = false)
             {
                 if (current is int c && c >= n) current = null;
                 long? value = file.GetInteger(key);
                 if (value is not long v) return current;
                 if (v == -1 || v == uint.MaxValue) return current;
-                if (v < 0 || v >= n) throw Error(key, $"token id {v} is outside the vocabulary of {n} tokens");
-                return (int)v;
+                if (v >= 0 && v < n) return (int)v;
+                if (strict) throw Error(key, $"token id {v} is outside the vocabulary of {n} tokens");
+                return current;
             }
 
-            Bos = Read(KeyBosId, Bos);
-            Eos = Read(KeyEosId, Eos);
-            Eot = Read(KeyEotId, Eot);
-            Eom = Read(KeyEomId, Eom);
-            Unk = Read(KeyUnknownId, Unk);
+            Bos = Read(KeyBosId, Bos, strict: true);
+            Eos = Read(KeyEosId, Eos, strict: true);
+            Eot = Read(KeyEotId, Eot, strict: true);
+            Eom = Read(KeyEomId, Eom, strict: true);
+            Unk = Read(KeyUnknownId, Unk, strict: true);
             Sep = Read(KeySeparatorId, Sep);
             Pad = Read(KeyPaddingId, Pad);
             Mask = Read(KeyMaskId, Mask);

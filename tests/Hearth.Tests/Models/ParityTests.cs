@@ -11,7 +11,7 @@ public sealed class ParityTests(ITestOutputHelper output)
     public static TheoryData<string, bool> Cases()
     {
         var data = new TheoryData<string, bool>();
-        foreach (var c in GoldenCase.All.Where(c => c.Lora == null))
+        foreach (var c in GoldenCase.All)
         {
             data.Add(c.Name, false);
             data.Add(c.Name, true);
@@ -29,6 +29,8 @@ public sealed class ParityTests(ITestOutputHelper output)
         var model = ArchitectureRegistry.Resolve(file).Build(file, 512);
         Assert.Equal(c.Arch, model.Hp.Architecture);
         var state = new InferenceState(model, c.Tokens.Length, batchSize: c.Tokens.Length, f16Cache ? KvCacheType.F16 : KvCacheType.F32);
+        using var adapter = c.Lora != null ? LoraAdapter.Load(TestData.Path("golden", c.Lora), model) : null;
+        if (adapter != null) state.SetAdapters([new ActiveAdapter(adapter, (float)c.LoraScale)]);
         var logits = new float[c.Tokens.Length * model.VocabSize];
         model.Forward(state, c.Tokens, logits, allLogits: true);
         double worst = LogitComparison.AssertMatches(logits, c.ReadLogits(f16Cache), c.Vocab, c.Tolerance, $"{name} kv{(f16Cache ? "f16" : "f32")}");

@@ -4,16 +4,15 @@ using Hearth.Tensors;
 namespace Hearth.Tests.Tensors;
 
 /// <summary>
-/// Byte-exact agreement with ggml itself. The expected bytes and dot products below were printed by ggml's own C code
-/// (ggml-org/ggml d99724f2, <c>quantize_row_*_ref</c> from ggml-quants.c and <c>ggml_vec_dot_*_generic</c> from
-/// ggml-cpu/quants.c, built with gcc 12 -O2 -ffp-contract=off) by GgmlGolden.c next to this file, on the input that
-/// <see cref="Input"/> reproduces bit for bit.
+/// Byte-exact agreement with the reference engine. The expected bytes and dot products below are reference data: the
+/// output of the reference's own scalar quantizers and generic dot products (ggml d99724f2, compiled without fused
+/// multiply-adds) on the input that <see cref="Input"/> reproduces bit for bit.
 /// </summary>
 public class GgmlGoldenTests
 {
     private const int N = 512;
 
-    /// <summary>Deterministic input shared with GgmlGolden.c: xorshift32 uniforms scaled per 32-element chunk, with
+    /// <summary>Deterministic input: xorshift32 uniforms scaled per 32-element chunk, with
     /// a zero chunk, a negative-only chunk, a positive-only chunk, a constant chunk and (seed 1) one outlier.</summary>
     internal static float[] Input(uint seed)
     {
