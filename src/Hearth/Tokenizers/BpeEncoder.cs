@@ -28,9 +28,6 @@ internal sealed class BpeEncoder
         for (int c = 0; c < 128; c++) _asciiTokens[c] = tokenToId.TryGetValue(((char)c).ToString(), out int id) ? id : -1;
     }
 
-    /// <summary>Number of distinct merge pairs kept (duplicates keep their first, lowest rank).</summary>
-    public int MergeCount => _merges.Count;
-
     /// <summary>
     /// Builds the merge table. Each merge is "left right" split at the first space after the first character (as
     /// llama.cpp does); symbols are token ids when the text is a token, fresh ids past the vocabulary otherwise.
