@@ -307,8 +307,10 @@ public sealed class Transformer
     private static void Project(InferenceState s, Weight w, ReadOnlySpan<float> x, int n, Span<float> y, ComputePool? pool)
     {
         w.Multiply(x, n, y, pool);
-        foreach (var (adapter, scale) in s.Adapters)
+        var adapters = s.Adapters;
+        for (int i = 0; i < adapters.Length; i++)
         {
+            var (adapter, scale) = adapters[i];
             if (!adapter.TryGet(w.Name, out var a, out var b)) continue;
             var ax = s.LoraRank.AsSpan(0, n * a.Rows);
             var bax = s.LoraOut.AsSpan(0, n * b.Rows);
@@ -316,7 +318,7 @@ public sealed class Transformer
             b.Multiply(ax, n, bax, pool);
             float factor = adapter.Factor(a, scale);
             var yn = y[..(n * b.Rows)];
-            for (int i = 0; i < yn.Length; i++) yn[i] += factor * bax[i];
+            for (int j = 0; j < yn.Length; j++) yn[j] += factor * bax[j];
         }
     }
 
@@ -362,7 +364,9 @@ public sealed class InferenceState
     public KvCache Cache { get; }
 
     /// <summary>LoRA adapters applied to this sequence, with their scales (empty: the base model).</summary>
-    public IReadOnlyList<ActiveAdapter> Adapters { get; private set; } = [];
+    public ReadOnlySpan<ActiveAdapter> Adapters => _adapters;
+
+    private ActiveAdapter[] _adapters = [];
 
     /// <summary>Chooses the adapters for this sequence; switching needs no reload of the base weights.</summary>
     public void SetAdapters(IReadOnlyList<ActiveAdapter> adapters)
@@ -371,7 +375,7 @@ public sealed class InferenceState
         int width = adapters.Count == 0 ? 0 : adapters.Max(a => a.Adapter.MaxOutput);
         if (LoraRank.Length < BatchSize * rank) LoraRank = new float[BatchSize * rank];
         if (LoraOut.Length < BatchSize * width) LoraOut = new float[BatchSize * width];
-        Adapters = adapters.ToArray();
+        _adapters = adapters.ToArray();
     }
 
     internal float[] LoraRank { get; private set; } = [];
