@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace Hearth.Models;
 
 /// <summary>Element type of a KV cache.</summary>
@@ -67,46 +69,43 @@ public sealed class KvCache
         }
         else
         {
-            var kd = _k16![layer].AsSpan(pos * KeyWidth, KeyWidth);
-            var vd = _v16![layer].AsSpan(pos * ValueWidth, ValueWidth);
-            for (int i = 0; i < kd.Length; i++) kd[i] = (Half)k[i];
-            for (int i = 0; i < vd.Length; i++) vd[i] = (Half)v[i];
+            TensorPrimitives.ConvertToHalf(k, _k16![layer].AsSpan(pos * KeyWidth, KeyWidth));
+            TensorPrimitives.ConvertToHalf(v, _v16![layer].AsSpan(pos * ValueWidth, ValueWidth));
         }
     }
 
-    /// <summary>q · K[pos] for one KV head (offset in elements within the row).</summary>
-    public float DotKey(int layer, int pos, int offset, ReadOnlySpan<float> q)
+    /// <summary>
+    /// q · K[pos] for one KV head (offset in elements within the row). With an F16 cache the query must already be
+    /// rounded to F16 values (as the reference rounds it to meet the cache); <paramref name="scratch"/> holds the
+    /// widened key row (at least q.Length floats).
+    /// </summary>
+    public float DotKey(int layer, int pos, int offset, ReadOnlySpan<float> q, Span<float> scratch)
     {
-        float sum = 0;
-        if (_k32 != null)
-        {
-            var row = _k32[layer].AsSpan(pos * KeyWidth + offset, q.Length);
-            for (int i = 0; i < q.Length; i++) sum += q[i] * row[i];
-        }
-        else
-        {
-            // As in the reference, the query is rounded to F16 to meet an F16 cache.
-            var row = _k16![layer].AsSpan(pos * KeyWidth + offset, q.Length);
-            for (int i = 0; i < q.Length; i++) sum += (float)(Half)q[i] * (float)row[i];
-        }
-
-        return sum;
+        if (_k32 != null) return TensorPrimitives.Dot(q, _k32[layer].AsSpan(pos * KeyWidth + offset, q.Length));
+        var wide = scratch[..q.Length];
+        TensorPrimitives.ConvertToSingle(_k16![layer].AsSpan(pos * KeyWidth + offset, q.Length), wide);
+        return TensorPrimitives.Dot(q, wide);
     }
 
-    /// <summary>acc += w · V[pos] for one KV head.</summary>
-    public void AccumulateValue(int layer, int pos, int offset, float w, Span<float> acc)
+    /// <summary>acc += w · V[pos] for one KV head; with an F16 cache, w is rounded to F16 as the reference does.</summary>
+    public void AccumulateValue(int layer, int pos, int offset, float w, Span<float> acc, Span<float> scratch)
     {
         if (_v32 != null)
         {
-            var row = _v32[layer].AsSpan(pos * ValueWidth + offset, acc.Length);
-            for (int i = 0; i < acc.Length; i++) acc[i] += w * row[i];
+            TensorPrimitives.MultiplyAdd(_v32[layer].AsSpan(pos * ValueWidth + offset, acc.Length), w, acc, acc);
+            return;
         }
-        else
-        {
-            var row = _v16![layer].AsSpan(pos * ValueWidth + offset, acc.Length);
-            float wh = (float)(Half)w;
-            for (int i = 0; i < acc.Length; i++) acc[i] += wh * (float)row[i];
-        }
+
+        var wide = scratch[..acc.Length];
+        TensorPrimitives.ConvertToSingle(_v16![layer].AsSpan(pos * ValueWidth + offset, acc.Length), wide);
+        TensorPrimitives.MultiplyAdd(wide, (float)(Half)w, acc, acc);
+    }
+
+    /// <summary>Rounds a query to F16 values in place when the cache is F16 (a no-op for F32).</summary>
+    public void PrepareQuery(Span<float> q)
+    {
+        if (Type != KvCacheType.F16) return;
+        for (int i = 0; i < q.Length; i++) q[i] = (float)(Half)q[i];
     }
 }
 

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Hearth.Models.Blocks;
 using Hearth.Tensors;
 
@@ -160,10 +161,7 @@ public sealed class Transformer
         {
             var row = x.Slice(t * e, e);
             TokenEmbedding.ReadRow(tokens[t], row);
-            if (Spec.EmbeddingScale != 1f)
-            {
-                for (int i = 0; i < e; i++) row[i] *= Spec.EmbeddingScale;
-            }
+            if (Spec.EmbeddingScale != 1f) TensorPrimitives.Multiply(row, Spec.EmbeddingScale, row);
         }
 
         for (int l = 0; l < Layers.Count; l++)
@@ -248,27 +246,10 @@ public sealed class Transformer
 
         // Scaled dot-product attention with grouped-query heads, causal and (on sliding layers) windowed.
         var outAll = s.AttnOut.AsSpan(0, n * nh * hdv);
-        outAll.Clear();
-        int group = nh / nkv;
-        int window = layer.Sliding ? Spec.SlidingWindow : 0;
-        var scores = s.Scores.AsSpan();
-        for (int t = 0; t < n; t++)
-        {
-            int pos = pos0 + t;
-            int lo = window > 0 ? Math.Max(0, pos - window + 1) : 0;
-            int count = pos - lo + 1;
-            for (int h = 0; h < nh; h++)
-            {
-                int kvHead = h / group;
-                var qh = q.Slice(t * qw + h * hd, hd);
-                var sc = scores[..count];
-                for (int j = 0; j < count; j++) sc[j] = s.Cache.DotKey(l, lo + j, kvHead * hd, qh) * Spec.AttentionScale;
-                if (Spec.AttentionSoftCap > 0) Activations.SoftCap(sc, Spec.AttentionSoftCap);
-                Activations.Softmax(sc);
-                var oh = outAll.Slice((t * nh + h) * hdv, hdv);
-                for (int j = 0; j < count; j++) s.Cache.AccumulateValue(l, lo + j, kvHead * hdv, sc[j], oh);
-            }
-        }
+        s.Cache.PrepareQuery(q);
+        s.Attention.Prepare(s.Cache, l, s.Q, s.AttnOut, n, pos0, layer.Sliding ? Spec.SlidingWindow : 0, Hp, Spec.AttentionScale, Spec.AttentionSoftCap, pool?.ThreadCount ?? 1);
+        if (pool != null) pool.Run(s.Attention);
+        else s.Attention.Execute(0, 1);
 
         Project(s, layer.Wo, outAll, n, xb, pool);
     }
@@ -318,7 +299,7 @@ public sealed class Transformer
             b.Multiply(ax, n, bax, pool);
             float factor = adapter.Factor(a, scale);
             var yn = y[..(n * b.Rows)];
-            for (int j = 0; j < yn.Length; j++) yn[j] += factor * bax[j];
+            TensorPrimitives.MultiplyAdd(bax[..yn.Length], factor, yn, yn);
         }
     }
 
@@ -329,10 +310,7 @@ public sealed class Transformer
         for (int t = 0; t < n; t++) RmsNorm.Apply(src.Slice(t * width, width), weight, dst.Slice(t * width, width), Hp.RmsEpsilon);
     }
 
-    private static void Add(Span<float> acc, ReadOnlySpan<float> v)
-    {
-        for (int i = 0; i < acc.Length; i++) acc[i] += v[i];
-    }
+    private static void Add(Span<float> acc, ReadOnlySpan<float> v) => TensorPrimitives.Add(acc, v, acc);
 }
 
 /// <summary>
@@ -355,7 +333,6 @@ public sealed class InferenceState
         V = new float[batchSize * hp.ValueWidth];
         Qkv = new float[batchSize * (hp.QueryWidth + hp.KvWidth + hp.ValueWidth)];
         AttnOut = new float[batchSize * hp.HeadCount * hp.ValueLength];
-        Scores = new float[context];
         Gate = new float[batchSize * hp.FeedForwardLength];
         Up = new float[batchSize * hp.FeedForwardLength];
         GateUp = new float[batchSize * 2 * hp.FeedForwardLength];
@@ -393,7 +370,7 @@ public sealed class InferenceState
     internal float[] V { get; }
     internal float[] Qkv { get; }
     internal float[] AttnOut { get; }
-    internal float[] Scores { get; }
+    internal AttentionWork Attention { get; } = new();
     internal float[] Gate { get; }
     internal float[] Up { get; }
     internal float[] GateUp { get; }

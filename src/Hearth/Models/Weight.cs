@@ -18,6 +18,8 @@ public sealed unsafe class Weight
         Shape = info.Shape;
         Pointer = data;
         ByteSize = info.ByteSize;
+        Rows = checked((int)info.RowCount);
+        Cols = checked((int)info.RowLength);
     }
 
     public string Name { get; }
@@ -32,10 +34,10 @@ public sealed unsafe class Weight
     public long ByteSize { get; }
 
     /// <summary>Row length (ne[0]): the input width when the weight is used as a matrix.</summary>
-    public int Cols => (int)Shape[0];
+    public int Cols { get; }
 
     /// <summary>Row count: the output width when the weight is used as a matrix.</summary>
-    public int Rows => (int)(Shape.Length == 1 ? 1 : Shape.Skip(1).Aggregate(1L, (a, b) => a * b));
+    public int Rows { get; }
 
     public ReadOnlySpan<byte> Bytes => new(Pointer, checked((int)ByteSize));
 

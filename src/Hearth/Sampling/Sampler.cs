@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace Hearth.Sampling;
 
 /// <summary>
@@ -12,7 +14,9 @@ public sealed class Sampler
     private readonly int[] _ids;
     private readonly float[] _logits;
     private readonly float[] _probs;
+    // Recent tokens for the penalties: a ring of the last PenaltyLastN (the whole history when that is −1).
     private readonly List<int> _history = [];
+    private int _historyStart;
     private readonly Dictionary<int, int> _counts = [];
 
     public Sampler(int vocabSize, SamplerOptions options)
@@ -40,11 +44,24 @@ public sealed class Sampler
     /// <summary>Records a token as part of the sequence (prompt or generated), for the penalties.</summary>
     public void Accept(int token)
     {
-        _history.Add(token);
+        int window = _options.PenaltyLastN;
+        if (window < 0 || _history.Count < window)
+        {
+            _history.Add(token);
+        }
+        else if (window > 0)
+        {
+            _history[_historyStart] = token;
+            _historyStart = (_historyStart + 1) % window;
+        }
     }
 
     /// <summary>Forgets the recorded history.</summary>
-    public void Reset() => _history.Clear();
+    public void Reset()
+    {
+        _history.Clear();
+        _historyStart = 0;
+    }
 
     /// <summary>
     /// Picks the next token from <paramref name="logits"/> (length ≥ vocabulary). Tokens with <paramref name="allowed"/>
@@ -80,8 +97,13 @@ public sealed class Sampler
             return _ids[best];
         }
 
+        if (_options.TopK > 0 && _options.TopK < n)
+        {
+            SelectTop(n, _options.TopK);
+            n = _options.TopK;
+        }
+
         SortDescending(n);
-        if (_options.TopK > 0) n = Math.Min(_options.TopK, n);
 
         Softmax(n, 1f);
         n = TopP(n);
@@ -108,12 +130,9 @@ public sealed class Sampler
     {
         var o = _options;
         if (o.PenaltyLastN == 0 || _history.Count == 0 || (o.RepeatPenalty == 1f && o.PresencePenalty == 0f && o.FrequencyPenalty == 0f)) return;
+        // The ring holds exactly the window (order does not matter for counting).
         _counts.Clear();
-        int window = o.PenaltyLastN < 0 ? _history.Count : Math.Min(o.PenaltyLastN, _history.Count);
-        for (int i = _history.Count - window; i < _history.Count; i++)
-        {
-            _counts[_history[i]] = _counts.GetValueOrDefault(_history[i]) + 1;
-        }
+        foreach (var t in _history) _counts[t] = _counts.GetValueOrDefault(t) + 1;
 
         for (int i = 0; i < n; i++)
         {
@@ -126,7 +145,41 @@ public sealed class Sampler
     }
 
     /// <summary>Sorts the candidates by logit, descending, so that top-k is a prefix.</summary>
-    private void SortDescending(int n) => Array.Sort(_logits, _ids, 0, n, DescendingComparer.Instance);
+    /// <summary>Moves the k largest logits (with their ids) to the front, in no particular order: a size-k min-heap pass.</summary>
+    private void SelectTop(int n, int k)
+    {
+        for (int i = k / 2 - 1; i >= 0; i--) SiftDown(i, k);
+        for (int i = k; i < n; i++)
+        {
+            if (_logits[i] <= _logits[0]) continue;
+            _logits[0] = _logits[i];
+            _ids[0] = _ids[i];
+            SiftDown(0, k);
+        }
+    }
+
+    private void SiftDown(int i, int size)
+    {
+        while (true)
+        {
+            int smallest = i, l = 2 * i + 1, r = l + 1;
+            if (l < size && _logits[l] < _logits[smallest]) smallest = l;
+            if (r < size && _logits[r] < _logits[smallest]) smallest = r;
+            if (smallest == i) return;
+            (_logits[i], _logits[smallest]) = (_logits[smallest], _logits[i]);
+            (_ids[i], _ids[smallest]) = (_ids[smallest], _ids[i]);
+            i = smallest;
+        }
+    }
+
+    private void SortDescending(int n)
+    {
+        // Sort ascending by negated logit: the default comparer needs no delegate, so sorting allocates nothing.
+        var keys = _logits.AsSpan(0, n);
+        TensorPrimitives.Negate(keys, keys);
+        keys.Sort(_ids.AsSpan(0, n));
+        TensorPrimitives.Negate(keys, keys);
+    }
 
     /// <summary>_probs[i] = softmax(_logits / temperature) over the first n (sorted or not).</summary>
     private void Softmax(int n, float temperature)
@@ -166,12 +219,5 @@ public sealed class Sampler
         int keep = 1;
         while (keep < n && _probs[keep] >= threshold) keep++;
         return keep;
-    }
-
-    private sealed class DescendingComparer : IComparer<float>
-    {
-        public static readonly DescendingComparer Instance = new();
-
-        public int Compare(float x, float y) => y.CompareTo(x);
     }
 }

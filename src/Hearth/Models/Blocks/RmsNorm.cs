@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace Hearth.Models.Blocks;
 
 /// <summary>Root-mean-square normalisation: y = x / sqrt(mean(x²) + eps) · w.</summary>
@@ -7,18 +9,17 @@ public static class RmsNorm
     public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, Span<float> y, float eps)
     {
         float scale = Scale(x, eps);
-        for (int i = 0; i < x.Length; i++) y[i] = x[i] * scale * weight[i];
+        TensorPrimitives.Multiply(x, scale, y);
+        TensorPrimitives.Multiply(y, weight, y);
     }
 
     /// <summary>In-place variant, for per-head q/k norms.</summary>
     public static void ApplyInPlace(Span<float> x, ReadOnlySpan<float> weight, float eps) => Apply(x, weight, x, eps);
 
-    /// <summary>1 / sqrt(mean(x²) + eps); the sum runs in double as ggml's does.</summary>
+    /// <summary>1 / sqrt(mean(x²) + eps).</summary>
     public static float Scale(ReadOnlySpan<float> x, float eps)
     {
-        double sum = 0;
-        foreach (var v in x) sum += (double)v * v;
-        float mean = (float)(sum / x.Length);
+        float mean = TensorPrimitives.SumOfSquares(x) / x.Length;
         return 1f / MathF.Sqrt(mean + eps);
     }
 }
