@@ -1,9 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
+using Hearth.Benchmarking;
 using Hearth.Generation;
 using Hearth.Gguf;
 using Hearth.Models;
+using Hearth.Quantization;
 using Hearth.Sampling;
+using Hearth.Synthesis;
 
 namespace Hearth.Cli;
 
@@ -17,6 +20,8 @@ public static class HearthCommand
         root.Subcommands.Add(RunCommand(stdin, stdout, stderr));
         root.Subcommands.Add(TokenizeCommand(stdin, stdout));
         root.Subcommands.Add(LogitsCommand(stdout));
+        root.Subcommands.Add(SynthCommand(stdout, stderr));
+        root.Subcommands.Add(BenchCommand(stdout, stderr));
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
         {
@@ -160,6 +165,109 @@ public static class HearthCommand
             return 0;
         });
         return cmd;
+    }
+
+    private static Command SynthCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var shape = new Argument<string>("shape") { Description = "model shape: " + string.Join(", ", ModelShapes.All.Select(s => s.Name)) };
+        var output = new Argument<string?>("output") { Description = "GGUF file to write (not needed with --dry-run)", Arity = ArgumentArity.ZeroOrOne };
+        var type = new Option<string>("--type") { Description = "file type: F16, Q8_0, Q4_0, Q4_K_M, ... (" + string.Join(", ", QuantizationMix.SupportedFileTypes) + ")", DefaultValueFactory = _ => "Q4_K_M" };
+        var seed = new Option<ulong>("--seed") { Description = "random seed; the same seed writes a byte-identical file" };
+        var threads = new Option<int>("--threads", "-t") { Description = "threads (0 = all cores); the file does not depend on it" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "print the tensor table and exact file size without writing" };
+        var layers = new Option<int?>("--layers") { Description = "keep only this many layers (quick experiments)" };
+        var vocab = new Option<int?>("--vocab") { Description = "use a vocabulary of this many tokens (quick experiments)" };
+        var cmd = new Command("synth", "Write a GGUF file with a real model's tensor table and metadata and random weights.")
+        {
+            shape, output, type, seed, threads, dryRun, layers, vocab,
+        };
+        cmd.SetAction((r, cancel) =>
+        {
+            var modelShape = ModelShapes.Get(r.GetValue(shape)!);
+            if (r.GetValue(layers) != null || r.GetValue(vocab) != null) modelShape = modelShape.Scaled(layers: r.GetValue(layers), vocab: r.GetValue(vocab));
+            var fileType = LlamaFileTypes.Parse(r.GetValue(type)!);
+            if (r.GetValue(dryRun))
+            {
+                stdout.Write(SynthesisPlan.Create(modelShape, fileType).Describe());
+                return Task.FromResult(0);
+            }
+
+            var path = r.GetValue(output) ?? throw new ArgumentException("give the output file (or --dry-run)");
+            var options = new SynthesisOptions { FileType = fileType, Seed = r.GetValue(seed), Threads = r.GetValue(threads) };
+            var plan = ModelSynthesizer.Write(modelShape, path, options, new PercentProgress(stderr, $"writing {path}"), cancel);
+            stdout.WriteLine(plan.Summary(path, new FileInfo(path).Length));
+            return Task.FromResult(0);
+        });
+        return cmd;
+    }
+
+    private static Command BenchCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var model = new Argument<string?>("model") { Description = "GGUF model file (not needed with --memory)", Arity = ArgumentArity.ZeroOrOne };
+        var memory = new Option<bool>("--memory") { Description = "measure memory read bandwidth instead of a model" };
+        var prompt = new Option<int>("-p", "--n-prompt") { Description = "prompt tokens processed as one batch (0 = skip)", DefaultValueFactory = _ => 128 };
+        var gen = new Option<int>("-n", "--n-gen") { Description = "tokens generated one at a time (0 = skip)", DefaultValueFactory = _ => 64 };
+        var threads = new Option<string?>("-t", "--threads") { Description = "thread counts, e.g. 1,2 or 1-4 (default: all cores; --memory: 1 to all cores)" };
+        var reps = new Option<int>("-r", "--repetitions") { Description = "timed runs of each test", DefaultValueFactory = _ => 3 };
+        var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
+        var buffer = new Option<int>("--buffer-mib") { Description = "buffer read by the bandwidth measurement, in MiB", DefaultValueFactory = _ => 1024 };
+        var cmd = new Command("bench", "Measure prompt and generation speed of a model (like llama-bench), or memory read bandwidth.")
+        {
+            model, memory, prompt, gen, threads, reps, json, buffer,
+        };
+        cmd.SetAction((r, cancel) =>
+        {
+            var threadText = r.GetValue(threads);
+            var progress = new LineProgress(stderr);
+            if (r.GetValue(memory))
+            {
+                var options = new MemoryBandwidthOptions { Repetitions = r.GetValue(reps), BufferBytes = (long)r.GetValue(buffer) << 20 };
+                if (threadText != null) options = options with { Threads = ThreadCounts.Parse(threadText) };
+                var report = MemoryBandwidth.Run(options, progress, cancel);
+                stdout.Write(r.GetValue(json) ? BenchmarkFormat.ToJson(report) + "\n" : BenchmarkFormat.ToText(report));
+                return Task.FromResult(0);
+            }
+
+            var path = r.GetValue(model) ?? throw new ArgumentException("give a model file, or --memory");
+            var benchOptions = new ModelBenchmarkOptions
+            {
+                PromptTokens = r.GetValue(prompt),
+                GenerateTokens = r.GetValue(gen),
+                Repetitions = r.GetValue(reps),
+                BandwidthBufferBytes = (long)r.GetValue(buffer) << 20,
+            };
+            if (threadText != null) benchOptions = benchOptions with { Threads = ThreadCounts.Parse(threadText) };
+            var result = ModelBenchmark.Run(path, benchOptions, progress, cancel);
+            stdout.Write(r.GetValue(json) ? BenchmarkFormat.ToJson(result) + "\n" : BenchmarkFormat.ToText(result));
+            return Task.FromResult(0);
+        });
+        return cmd;
+    }
+
+    /// <summary>Renders a 0..1 progress as a percentage on one line of stderr, redrawn when the whole percent changes.</summary>
+    private sealed class PercentProgress(TextWriter writer, string label) : IProgress<double>
+    {
+        private int _last = -1;
+
+        public void Report(double value)
+        {
+            int percent = (int)Math.Clamp(value * 100, 0, 100);
+            if (percent == _last) return;
+            _last = percent;
+            writer.Write(string.Create(CultureInfo.InvariantCulture, $"\r{label}: {percent,3}%"));
+            if (percent == 100) writer.WriteLine();
+            writer.Flush();
+        }
+    }
+
+    /// <summary>Writes each status message as a line of stderr.</summary>
+    private sealed class LineProgress(TextWriter writer) : IProgress<string>
+    {
+        public void Report(string value)
+        {
+            writer.WriteLine(value);
+            writer.Flush();
+        }
     }
 
     private static int[] ParseIds(string text)

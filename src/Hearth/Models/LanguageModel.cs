@@ -6,6 +6,13 @@ using Hearth.Tokenizers;
 
 namespace Hearth.Models;
 
+/// <summary>Bytes a model occupies: its mapped file, one sequence's KV cache and scratch, and the process's resident set.</summary>
+public readonly record struct MemoryFootprint(long FileBytes, long KvCacheBytes, long ScratchBytes, long ResidentBytes)
+{
+    /// <summary>File + KV cache + scratch: what residency should not exceed by much (the runtime itself adds some).</summary>
+    public long ExpectedBytes => FileBytes + KvCacheBytes + ScratchBytes;
+}
+
 /// <summary>How to load a model.</summary>
 public sealed record ModelLoadOptions
 {
@@ -97,6 +104,13 @@ public sealed class LanguageModel : IDisposable
         Transformer.Forward(state, tokens, logits, allLogits: true, Pool);
         return logits;
     }
+
+    /// <summary>
+    /// What a model and one sequence should occupy (the mapped file, the KV cache, the scratch buffers) next to what the
+    /// process actually holds resident, so a user can see that weights stay mapped rather than copied.
+    /// </summary>
+    public MemoryFootprint Footprint(InferenceState state) =>
+        new(File.FileLength, state.Cache.ByteSize, state.ScratchBytes, Environment.WorkingSet);
 
     public void Dispose()
     {

@@ -375,6 +375,10 @@ public sealed class InferenceState
     internal float[] Up { get; }
     internal float[] GateUp { get; }
 
+    /// <summary>Bytes of the activation buffers (everything this state holds besides the KV cache).</summary>
+    public long ScratchBytes =>
+        4L * (X.Length + Xb.Length + Q.Length + K.Length + V.Length + Qkv.Length + AttnOut.Length + Gate.Length + Up.Length + GateUp.Length + LoraRank.Length + LoraOut.Length);
+
     /// <summary>Forgets every position (the cache contents are simply overwritten later).</summary>
     public void Reset() => Position = 0;
 
