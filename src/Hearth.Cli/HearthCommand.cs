@@ -17,6 +17,7 @@ public static class HearthCommand
     {
         var root = new RootCommand("Hearth: run small language models on this machine.");
         root.Subcommands.Add(InspectCommand(stdout));
+        root.Subcommands.Add(TemplateCommand.Create(stdin, stdout));
         root.Subcommands.Add(RunCommand(stdin, stdout, stderr));
         root.Subcommands.Add(TokenizeCommand(stdin, stdout));
         root.Subcommands.Add(LogitsCommand(stdout));
