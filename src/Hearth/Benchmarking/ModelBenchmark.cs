@@ -217,7 +217,7 @@ public static class ModelBenchmark
     {
         ArgumentNullException.ThrowIfNull(model);
         var t = model.Transformer;
-        bool tied = ReferenceEquals(t.Output, t.TokenEmbedding);
+        bool tied = ReferenceEquals(t.LmHead, t.TokenEmbedding);
         return DecodeBytesPerToken(model.File.Tensors.Sum(x => x.ByteSize), t.TokenEmbedding.ByteSize, t.TokenEmbedding.Rows, tied);
     }
 
@@ -245,6 +245,6 @@ public static class ModelBenchmark
             f.Tensors.Sum(x => x.ByteSize),
             f.Tensors.Sum(x => x.ElementCount),
             DecodeBytesPerToken(model),
-            ReferenceEquals(model.Transformer.Output, model.Transformer.TokenEmbedding));
+            ReferenceEquals(model.Transformer.LmHead, model.Transformer.TokenEmbedding));
     }
 }

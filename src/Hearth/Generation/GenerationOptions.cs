@@ -19,6 +19,13 @@ public sealed record GenerationOptions
     /// <summary>Recognise special-token text (such as <c>&lt;|im_start|&gt;</c>) in the prompt.</summary>
     public bool ParseSpecialTokens { get; init; } = true;
 
+    /// <summary>
+    /// A fresh constraint for this generation (grammar, schema, choices); null generates freely. The output is complete
+    /// only if the constraint is satisfied when generation ends; otherwise the finish reason is
+    /// <see cref="FinishReason.Truncated"/>.
+    /// </summary>
+    public ITokenConstraint? Constraint { get; init; }
+
     /// <summary>Keep going past end-of-generation tokens (for benchmarks).</summary>
     public bool IgnoreEndOfGeneration { get; init; }
 
@@ -51,6 +58,9 @@ public enum FinishReason
 
     /// <summary>The caller cancelled.</summary>
     Cancelled,
+
+    /// <summary>Generation ended (token limit or context) before the constraint was satisfied: the output is incomplete.</summary>
+    Truncated,
 }
 
 /// <summary>Counts and timings of one generation.</summary>

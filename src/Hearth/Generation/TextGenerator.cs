@@ -13,12 +13,14 @@ public sealed class TextGenerator
     private readonly LanguageModel _model;
     private readonly InferenceState _state;
     private readonly float[] _logits;
+    private readonly bool[] _allowed;
 
     public TextGenerator(LanguageModel model, int context = 0, KvCacheType cacheType = KvCacheType.F32)
     {
         _model = model;
         _state = model.CreateState(context, cacheType);
         _logits = new float[model.Transformer.VocabSize];
+        _allowed = new bool[model.Transformer.VocabSize];
     }
 
     /// <summary>Counts and timings of the last (or current) generation.</summary>
@@ -77,7 +79,24 @@ public sealed class TextGenerator
                 break;
             }
 
-            int token = sampler.Sample(_logits);
+            var constraint = options.Constraint;
+            if (constraint != null && constraint.MustStop)
+            {
+                reason = FinishReason.Stop;
+                break;
+            }
+
+            int token;
+            if (constraint != null)
+            {
+                constraint.ComputeMask(_allowed);
+                token = sampler.Sample(_logits, _allowed);
+            }
+            else
+            {
+                token = sampler.Sample(_logits);
+            }
+
             if (tokenizer.IsEndOfGeneration(token) && !options.IgnoreEndOfGeneration)
             {
                 reason = FinishReason.EndOfGeneration;
@@ -87,6 +106,7 @@ public sealed class TextGenerator
             generated++;
             GeneratedTokens.Add(token);
             sampler.Accept(token);
+            constraint?.Accept(token);
             var text = stops.Push(decoder.Append(token));
             Stats = Stats with { GeneratedTokens = generated, GenerationTime = sw.Elapsed };
             if (text.Length > 0) yield return text;
@@ -113,7 +133,17 @@ public sealed class TextGenerator
 
         var tail = stops.Push(decoder.Flush());
         if (!stops.Stopped) tail += stops.Flush();
-        Stats = Stats with { GeneratedTokens = generated, GenerationTime = sw.Elapsed, FinishReason = stops.Stopped ? FinishReason.Stop : reason };
+        if (options.Constraint is { IsComplete: false } && reason is FinishReason.Length or FinishReason.ContextFull or FinishReason.EndOfGeneration or FinishReason.Stop)
+        {
+            // Never report an incomplete constrained output as a valid one.
+            reason = FinishReason.Truncated;
+        }
+        else if (stops.Stopped)
+        {
+            reason = FinishReason.Stop;
+        }
+
+        Stats = Stats with { GeneratedTokens = generated, GenerationTime = sw.Elapsed, FinishReason = reason };
         if (tail.Length > 0) yield return tail;
     }
 }

@@ -113,7 +113,7 @@ public sealed class LoraAdapter : IDisposable
             Add(l.Down);
         }
 
-        if (model.Output != model.TokenEmbedding) Add(model.Output);
+        if (model.LmHead != model.TokenEmbedding) Add(model.LmHead);
         return all;
     }
 

@@ -101,7 +101,7 @@ public sealed class Transformer
         Spec = spec;
         TokenEmbedding = tokenEmbedding;
         OutputNorm = outputNorm;
-        Output = output;
+        LmHead = output;
         Layers = layers;
         VocabSize = output.Rows;
     }
@@ -117,7 +117,7 @@ public sealed class Transformer
     public ReadOnlyMemory<float> OutputNorm { get; }
 
     /// <summary>[n_embd, n_vocab]; the token embedding itself when the head is tied.</summary>
-    public Weight Output { get; }
+    public Weight LmHead { get; }
 
     public IReadOnlyList<LayerWeights> Layers { get; }
 
@@ -129,12 +129,30 @@ public sealed class Transformer
     /// </summary>
     /// <exception cref="ContextOverflowException">The tokens do not fit in the state's context.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A token id is outside the vocabulary.</exception>
-    public void Forward(InferenceState state, ReadOnlySpan<int> tokens, Span<float> logits, bool allLogits, ComputePool? pool = null)
+    public void Forward(InferenceState state, ReadOnlySpan<int> tokens, Span<float> logits, bool allLogits, ComputePool? pool = null) =>
+        Run(state, tokens, logits, allLogits ? Output.AllLogits : Output.LastLogits, pool);
+
+    /// <summary>
+    /// Runs <paramref name="tokens"/> like <see cref="Forward"/> but writes the final hidden state of every token (after
+    /// the output norm, before the LM head), [n][n_embd]: what embeddings are pooled from.
+    /// </summary>
+    public void ForwardHidden(InferenceState state, ReadOnlySpan<int> tokens, Span<float> hidden, ComputePool? pool = null) =>
+        Run(state, tokens, hidden, Output.AllHidden, pool);
+
+    private enum Output
+    {
+        LastLogits,
+        AllLogits,
+        AllHidden,
+    }
+
+    private void Run(InferenceState state, ReadOnlySpan<int> tokens, Span<float> output, Output kind, ComputePool? pool)
     {
         if (tokens.IsEmpty) throw new ArgumentException("no tokens to evaluate", nameof(tokens));
         if (state.Position + tokens.Length > state.Cache.Context) throw new ContextOverflowException(state.Position, tokens.Length, state.Cache.Context);
-        int need = allLogits ? tokens.Length * VocabSize : VocabSize;
-        if (logits.Length < need) throw new ArgumentException($"logits buffer holds {logits.Length} floats, {need} needed", nameof(logits));
+        int width = kind == Output.AllHidden ? Hp.EmbeddingLength : VocabSize;
+        int need = kind == Output.LastLogits ? width : tokens.Length * width;
+        if (output.Length < need) throw new ArgumentException($"output buffer holds {output.Length} floats, {need} needed", nameof(output));
         foreach (var t in tokens)
         {
             if ((uint)t >= (uint)TokenEmbedding.Rows) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {t} is outside the vocabulary (0..{TokenEmbedding.Rows - 1})");
@@ -144,12 +162,12 @@ public sealed class Transformer
         {
             int n = Math.Min(state.BatchSize, tokens.Length - start);
             bool last = start + n == tokens.Length;
-            var chunkLogits = allLogits ? logits.Slice(start * VocabSize, n * VocabSize) : logits[..VocabSize];
-            ForwardBatch(state, tokens.Slice(start, n), chunkLogits, allLogits, last, pool);
+            var chunk = kind == Output.LastLogits ? output[..width] : output.Slice(start * width, n * width);
+            ForwardBatch(state, tokens.Slice(start, n), chunk, kind, last, pool);
         }
     }
 
-    private void ForwardBatch(InferenceState s, ReadOnlySpan<int> tokens, Span<float> logits, bool allLogits, bool lastChunk, ComputePool? pool)
+    private void ForwardBatch(InferenceState s, ReadOnlySpan<int> tokens, Span<float> output, Output kind, bool lastChunk, ComputePool? pool)
     {
         int n = tokens.Length;
         int e = Hp.EmbeddingLength;
@@ -176,13 +194,15 @@ public sealed class Transformer
         }
 
         s.Position += n;
-        if (!allLogits && !lastChunk) return;
+        if (kind == Output.LastLogits && !lastChunk) return;
 
-        int first = allLogits ? 0 : n - 1;
+        int first = kind == Output.LastLogits ? n - 1 : 0;
         int rows = n - first;
-        for (int t = first; t < n; t++) RmsNorm.Apply(x.Slice(t * e, e), OutputNorm.Span, xb.Slice((t - first) * e, e), Hp.RmsEpsilon);
-        var outLogits = logits[..(rows * VocabSize)];
-        Project(s, Output, xb[..(rows * e)], rows, outLogits, pool);
+        var normed = kind == Output.AllHidden ? output[..(n * e)] : xb[..(rows * e)];
+        for (int t = first; t < n; t++) RmsNorm.Apply(x.Slice(t * e, e), OutputNorm.Span, normed.Slice((t - first) * e, e), Hp.RmsEpsilon);
+        if (kind == Output.AllHidden) return;
+        var outLogits = output[..(rows * VocabSize)];
+        Project(s, LmHead, normed, rows, outLogits, pool);
         if (Spec.FinalSoftCap > 0) Activations.SoftCap(outLogits, Spec.FinalSoftCap);
     }
 

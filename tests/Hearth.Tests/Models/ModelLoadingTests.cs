@@ -70,8 +70,8 @@ public sealed class ModelLoadingTests : IDisposable
     {
         using var tied = LanguageModel.Load(Golden("parity-llama-tied.F32.gguf"));
         using var untied = LanguageModel.Load(Golden("parity-llama-untied.F32.gguf"));
-        Assert.Same(tied.Transformer.TokenEmbedding, tied.Transformer.Output);
-        Assert.NotSame(untied.Transformer.TokenEmbedding, untied.Transformer.Output);
-        Assert.Equal("output.weight", untied.Transformer.Output.Name);
+        Assert.Same(tied.Transformer.TokenEmbedding, tied.Transformer.LmHead);
+        Assert.NotSame(untied.Transformer.TokenEmbedding, untied.Transformer.LmHead);
+        Assert.Equal("output.weight", untied.Transformer.LmHead.Name);
     }
 }

@@ -164,9 +164,9 @@ public sealed class SyntheticModelTests : IDisposable
         var shape = Tiny("qwen3-0.6b") with { TiedOutput = false, Name = "qwen3-untied" };
         var path = Write(shape, LlamaFileType.Q4_K_M);
         using var model = LanguageModel.Load(path, new ModelLoadOptions { Threads = 1, Context = 32 });
-        Assert.NotSame(model.Transformer.TokenEmbedding, model.Transformer.Output);
-        Assert.Equal("output.weight", model.Transformer.Output.Name);
-        Assert.Equal(GgmlType.Q8_0, model.Transformer.Output.Type); // 128-wide rows: no room for Q6_K blocks
+        Assert.NotSame(model.Transformer.TokenEmbedding, model.Transformer.LmHead);
+        Assert.Equal("output.weight", model.Transformer.LmHead.Name);
+        Assert.Equal(GgmlType.Q8_0, model.Transformer.LmHead.Type); // 128-wide rows: no room for Q6_K blocks
         Assert.Equal(GgmlType.Q5_0, model.Transformer.TokenEmbedding.Type); // untied: default Q4_K, falls back
         Assert.All(model.EvaluateAll([1, 2, 3]), x => Assert.True(float.IsFinite(x)));
     }
