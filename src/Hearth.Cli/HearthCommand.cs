@@ -3,6 +3,7 @@ using System.Globalization;
 using Hearth.Benchmarking;
 using Hearth.Generation;
 using Hearth.Gguf;
+using Hearth.Grammar;
 using Hearth.Models;
 using Hearth.Quantization;
 using Hearth.Sampling;
@@ -19,6 +20,7 @@ public static class HearthCommand
         root.Subcommands.Add(InspectCommand(stdout));
         root.Subcommands.Add(TemplateCommand.Create(stdin, stdout));
         root.Subcommands.Add(RunCommand(stdin, stdout, stderr));
+        root.Subcommands.Add(ChatCommand.Create(stdin, stdout, stderr));
         root.Subcommands.Add(TokenizeCommand(stdin, stdout));
         root.Subcommands.Add(LogitsCommand(stdout));
         root.Subcommands.Add(SynthCommand(stdout, stderr));
@@ -55,39 +57,36 @@ public static class HearthCommand
     {
         var model = ModelArgument();
         var prompt = new Argument<string?>("prompt") { Description = "prompt text (read from stdin when absent)", Arity = ArgumentArity.ZeroOrOne };
-        var defaults = new SamplerOptions();
-        var temp = new Option<float>("--temp") { Description = "temperature; 0 is greedy", DefaultValueFactory = _ => defaults.Temperature };
-        var topK = new Option<int>("--top-k") { Description = "keep the k most likely tokens (0 = all)", DefaultValueFactory = _ => defaults.TopK };
-        var topP = new Option<float>("--top-p") { Description = "nucleus sampling threshold (1 = off)", DefaultValueFactory = _ => defaults.TopP };
-        var minP = new Option<float>("--min-p") { Description = "drop tokens below min-p × the best (0 = off)", DefaultValueFactory = _ => defaults.MinP };
-        var repeat = new Option<float>("--repeat-penalty") { Description = "penalty for recent tokens (1 = off)", DefaultValueFactory = _ => defaults.RepeatPenalty };
-        var seed = new Option<ulong?>("--seed") { Description = "random seed; the same seed gives the same text" };
+        var sampling = new SamplingArguments();
         var n = new Option<int>("-n", "--n-predict") { Description = "tokens to generate (-1 = until the end)", DefaultValueFactory = _ => 256 };
-        var ctx = new Option<int>("--ctx", "-c") { Description = "context size in tokens (0 = the model's, at most 4096)" };
-        var threads = new Option<int>("--threads", "-t") { Description = "threads (0 = all cores)" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "end with a timing line" };
-        var cmd = new Command("run", "Generate a continuation of a prompt, streamed as it is produced.")
-        {
-            model, prompt, temp, topK, topP, minP, repeat, seed, n, ctx, threads, verbose,
-        };
+        var schema = new Option<string?>("--json-schema") { Description = "constrain the output to JSON valid against this JSON Schema file" };
+        var grammar = new Option<string?>("--grammar") { Description = "constrain the output to this GBNF grammar file" };
+        var choices = new Option<string?>("--choices") { Description = "pick one of these '|'-separated strings by probability; prints the choice and its probability" };
+        var cmd = new Command("run", "Generate a continuation of a prompt, streamed as it is produced.") { model, prompt, n, verbose, schema, grammar, choices };
+        sampling.AddTo(cmd);
         cmd.SetAction((r, cancel) =>
         {
             var text = r.GetValue(prompt) ?? stdin.ReadToEnd();
-            using var lm = LanguageModel.Load(r.GetValue(model)!, new ModelLoadOptions { Context = r.GetValue(ctx), Threads = r.GetValue(threads) });
+            using var lm = LanguageModel.Load(r.GetValue(model)!, new ModelLoadOptions { Context = r.GetValue(sampling.Context), Threads = r.GetValue(sampling.Threads) });
+            if (r.GetValue(choices) is { } choiceList)
+            {
+                var picked = ChoiceClassifier.Classify(lm, lm.Tokenizer.Encode(text, addSpecial: true, parseSpecial: true), choiceList.Split('|'));
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{picked.Choice}\t{picked.Probability:F4}"));
+                return Task.FromResult(0);
+            }
+
+            if (r.GetValue(schema) != null && r.GetValue(grammar) != null) throw new ArgumentException("give --json-schema or --grammar, not both");
+            // Both are compiled before anything is generated: a grammar that does not parse is an error, never free text.
+            var constraintGrammar = r.GetValue(schema) is { } schemaPath ? JsonSchemaGrammar.FromSchema(File.ReadAllText(schemaPath))
+                : r.GetValue(grammar) is { } grammarPath ? Hearth.Grammar.Grammar.Parse(File.ReadAllText(grammarPath)) : null;
             var options = new GenerationOptions
             {
                 MaxTokens = r.GetValue(n),
-                Sampling = new SamplerOptions
-                {
-                    Temperature = r.GetValue(temp),
-                    TopK = r.GetValue(topK),
-                    TopP = r.GetValue(topP),
-                    MinP = r.GetValue(minP),
-                    RepeatPenalty = r.GetValue(repeat),
-                    Seed = r.GetValue(seed),
-                },
+                Sampling = sampling.Read(r),
+                Constraint = constraintGrammar != null ? new GrammarConstraint(constraintGrammar, lm.TokenVocabulary) : null,
             };
-            var generator = new TextGenerator(lm, r.GetValue(ctx));
+            var generator = new TextGenerator(lm, r.GetValue(sampling.Context));
             foreach (var piece in generator.Generate(text, options, cancel))
             {
                 stdout.Write(piece);
@@ -100,6 +99,12 @@ public static class HearthCommand
                 var s = generator.Stats;
                 stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"load {lm.LoadTime.TotalMilliseconds:F0} ms | prompt {s.PromptTokens} tokens, {s.PromptTokensPerSecond:F1} tok/s | generated {s.GeneratedTokens} tokens, {s.GeneratedTokensPerSecond:F1} tok/s | {s.FinishReason}"));
+            }
+
+            if (generator.Stats.FinishReason == FinishReason.Truncated)
+            {
+                stderr.WriteLine("error: the output is truncated: generation ended before the grammar was complete (raise -n)");
+                return Task.FromResult(3);
             }
 
             return Task.FromResult(0);

@@ -45,7 +45,9 @@ public sealed class HearthChatClient : IChatClient
     {
         var updates = new List<ChatResponseUpdate>();
         await foreach (var u in GetStreamingResponseAsync(messages, options, cancellationToken).ConfigureAwait(false)) updates.Add(u);
-        return updates.ToChatResponse();
+        var response = updates.ToChatResponse();
+        if (updates.Count > 0 && updates[^1].AdditionalProperties is { } extra) response.AdditionalProperties = new AdditionalPropertiesDictionary(extra);
+        return response;
     }
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
@@ -146,7 +148,7 @@ public sealed class HearthChatClient : IChatClient
         if (tools.Count > 0 || wantsConstraint)
         {
             if (Constraints == null) throw new NotSupportedException("this client has no constraint factory: JSON response formats and tools are unavailable");
-            request = Constraints.Apply(request, _model);
+            request = Constraints.Apply(request, _model, Template);
         }
 
         return request;
@@ -275,13 +277,16 @@ public sealed record ChatRequest
 
     /// <summary>True when the text must be post-processed (tool calls) before it is shown, so it is not streamed.</summary>
     public bool HoldText { get; init; }
+
+    /// <summary>How the model writes tool calls, when tools were offered.</summary>
+    public Hearth.Chat.ToolCalls.ToolCallFormat ToolFormat { get; init; }
 }
 
 /// <summary>Builds the constraint and post-processing a request needs (JSON schemas, tool calls).</summary>
 public interface IChatConstraintFactory
 {
     /// <summary>Adds the constraint for the request's response format or tool mode; refuses what it cannot enforce.</summary>
-    ChatRequest Apply(ChatRequest request, LanguageModel model);
+    ChatRequest Apply(ChatRequest request, LanguageModel model, ChatTemplate template);
 
     /// <summary>Turns the held text of a request into message contents (text and function calls).</summary>
     IEnumerable<AIContent> ToContents(ChatRequest request, string text);

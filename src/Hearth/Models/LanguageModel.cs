@@ -43,6 +43,7 @@ public sealed class LanguageModel : IDisposable
         Pool = pool;
         Context = context;
         LoadTime = loadTime;
+        _vocabulary = new(() => Hearth.Grammar.TokenVocabulary.FromTokenizer(tokenizer), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     public GgufFile File { get; }
@@ -57,6 +58,11 @@ public sealed class LanguageModel : IDisposable
     public int Context { get; }
 
     public TimeSpan LoadTime { get; }
+
+    /// <summary>Per-token data for grammar masking, built on first use and shared by every sequence.</summary>
+    public Hearth.Grammar.TokenVocabulary TokenVocabulary => _vocabulary.Value;
+
+    private readonly Lazy<Hearth.Grammar.TokenVocabulary> _vocabulary;
 
     public string Architecture => Transformer.Hp.Architecture;
 
