@@ -1,31 +1,267 @@
+using System.Runtime.CompilerServices;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
 using Hearth.Tensors;
 
 namespace Hearth.Bench;
 
-/// <summary>Matrix-vector products (one token) of a 2048 × 2048 weight, per type: the decode hot path.</summary>
-[MemoryDiagnoser]
+// Kernel micro-benchmarks, per weight type and per instruction-set path. Quick runs, e.g.:
+//   dotnet run -c Release --project bench/Hearth.Bench -- --filter '*RowKernel*' --anyCategories matvec
+//   dotnet run -c Release --project bench/Hearth.Bench -- --filter '*MatVec*'
+// The "GB/s" column is weight bytes read per second; "GFLOP/s" counts a multiply-add as two operations.
+
+/// <summary>One weight type × one instruction-set path of the row kernels, called directly (no pool, no dispatch).</summary>
+[Config(typeof(KernelConfig))]
+public class RowKernelBenchmarks
+{
+    private const int Rows = 1024, Cols = 4096;
+    private KernelBench _bench = null!;
+
+    [ParamsSource(nameof(Types))]
+    public GgmlType Type { get; set; }
+
+    /// <summary>Every path this machine runs except the scalar reference (hours at this size).</summary>
+    [ParamsSource(nameof(Isas))]
+    public string Isa { get; set; } = "";
+
+    public static IEnumerable<GgmlType> Types => KernelBench.WeightTypes;
+
+    public static IEnumerable<string> Isas => KernelIsas.Supported.Where(i => i != KernelIsa.Scalar).Select(i => i.ToString());
+
+    [GlobalSetup]
+    public void Setup() => _bench = new KernelBench(Type, Enum.Parse<KernelIsa>(Isa), Rows, Cols, tokens: 32);
+
+    [GlobalCleanup]
+    public void Cleanup() => _bench.Dispose();
+
+    /// <summary>Decode: a 1024 × 4096 weight times one activation row.</summary>
+    [Benchmark, BenchmarkCategory("matvec")]
+    [WeightBytes(Rows, Cols, Tokens = 1)]
+    public void MatVec() => _bench.Run(1);
+
+    /// <summary>Prompt: the same weight times 32 activation rows (four-token tiles, rows in cache-sized groups).</summary>
+    [Benchmark, BenchmarkCategory("batch")]
+    [WeightBytes(Rows, Cols, Tokens = 32)]
+    public void Batch32() => _bench.Run(32);
+}
+
+/// <summary>The public entry point end to end (activation quantization, dispatch, pool hand-over) for a 4096 × 4096 weight.</summary>
+[Config(typeof(KernelConfig))]
 public class MatVecBenchmarks
 {
-    private const int Rows = 2048, Cols = 2048;
+    private const int Rows = 4096, Cols = 4096;
     private byte[] _weights = [];
     private float[] _x = [];
     private float[] _y = [];
+    private ComputePool? _pool;
 
-    [Params(GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K)]
+    [Params(GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K)]
     public GgmlType Type { get; set; }
+
+    [Params(1, 2)]
+    public int Threads { get; set; }
 
     [GlobalSetup]
     public void Setup()
     {
-        var rng = new Random(1);
-        var floats = Enumerable.Range(0, Rows * Cols).Select(_ => (float)(rng.NextDouble() - 0.5) * 0.04f).ToArray();
-        _weights = new byte[GgmlTypes.Get(Type).RowBytes(Cols) * Rows];
-        Quants.Quantize(Type, floats, _weights);
-        _x = Enumerable.Range(0, Cols).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
-        _y = new float[Rows];
+        _weights = KernelBench.RandomWeights(Type, Rows, Cols);
+        _x = KernelBench.RandomFloats(Cols * 8, seed: 2);
+        _y = new float[Rows * 8];
+        _pool = new ComputePool(Threads);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _pool?.Dispose();
+
+    [Benchmark]
+    [WeightBytes(Rows, Cols, Tokens = 1)]
+    public void MatVec() => MatMul.Multiply(_weights, Type, Rows, Cols, _x.AsSpan(0, Cols), 1, _y, _pool);
+
+    [Benchmark]
+    [WeightBytes(Rows, Cols, Tokens = 8)]
+    public void Batch8() => MatMul.Multiply(_weights, Type, Rows, Cols, _x, 8, _y, _pool);
+}
+
+/// <summary>Activation quantization (what every matmul does to its input first), per format and path, for 4096 floats.</summary>
+[Config(typeof(KernelConfig))]
+public class ActivationQuantizeBenchmarks
+{
+    private const int N = 4096;
+    private float[] _x = [];
+    private byte[] _q = [];
+    private QuantizeRowKernel _quantize = null!;
+
+    [Params(GgmlType.Q8_0, GgmlType.Q8_1, GgmlType.Q8_K)]
+    public GgmlType Format { get; set; }
+
+    [ParamsSource(nameof(Isas))]
+    public string Isa { get; set; } = "";
+
+    public static IEnumerable<string> Isas => KernelIsas.Supported.Select(i => i.ToString());
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _x = KernelBench.RandomFloats(N, seed: 3);
+        _q = new byte[Quants.RowBytes(Format, N)];
+        _quantize = ActivationQuantizers.Get(Enum.Parse<KernelIsa>(Isa), Format)!;
     }
 
     [Benchmark]
-    public void MatVec() => MatMul.Multiply(_weights, Type, Rows, Cols, _x, 1, _y);
+    public void Quantize() => _quantize(_x, _q);
+}
+
+/// <summary>Shared setup: random weights of a type and a kernel-format activation batch, kept pinned.</summary>
+internal sealed unsafe class KernelBench : IDisposable
+{
+    public static readonly GgmlType[] WeightTypes =
+    [
+        GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1,
+        GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+    ];
+
+    private readonly byte[] _weights;
+    private readonly byte[] _act;
+    private readonly float[] _y;
+    private readonly RowKernels _kernels;
+    private readonly long _rowBytes;
+    private readonly int _actRowBytes;
+    private readonly int _rows;
+    private readonly int _cols;
+
+    public KernelBench(GgmlType type, KernelIsa isa, int rows, int cols, int tokens)
+    {
+        var traits = TypeTraits.Get(type);
+        _rows = rows;
+        _cols = cols;
+        _rowBytes = traits.Info.RowBytes(cols);
+        _kernels = KernelIsas.Get(isa, type);
+        _weights = GC.AllocateArray<byte>((int)(_rowBytes * rows), pinned: true);
+        RandomWeights(type, rows, cols).CopyTo(_weights, 0);
+        _actRowBytes = (int)GgmlTypes.Get(traits.KernelActType).RowBytes(cols);
+        _act = GC.AllocateArray<byte>(_actRowBytes * tokens, pinned: true);
+        var x = RandomFloats(cols * tokens, seed: 5);
+        MatMul.ConvertActivations(traits, TypeTraits.Get(traits.VecDotType), x, cols, tokens, _act, _actRowBytes);
+        if (type == GgmlType.F32)
+        {
+            Buffer.BlockCopy(x, 0, _act, 0, _act.Length);
+        }
+
+        _y = GC.AllocateArray<float>(rows * tokens, pinned: true);
+    }
+
+    public void Run(int tokens)
+    {
+        byte* w = (byte*)Unsafe.AsPointer(ref _weights[0]);
+        byte* a = (byte*)Unsafe.AsPointer(ref _act[0]);
+        float* y = (float*)Unsafe.AsPointer(ref _y[0]);
+        MatMulJob.ComputeRows(_kernels, w, _rowBytes, 0, _rows, _rows, _cols, a, _actRowBytes, tokens, y);
+    }
+
+    public void Dispose()
+    {
+    }
+
+    public static byte[] RandomWeights(GgmlType type, int rows, int cols)
+    {
+        var w = new byte[Quants.RowBytes(type, (long)rows * cols)];
+        var rowBytes = (int)Quants.RowBytes(type, cols);
+        var rng = new Random(1);
+        var row = new float[cols];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int i = 0; i < cols; i++)
+            {
+                row[i] = (float)(rng.NextDouble() - 0.5) * 0.04f;
+            }
+
+            Quants.Quantize(type, row, w.AsSpan(r * rowBytes, rowBytes));
+        }
+
+        return w;
+    }
+
+    public static float[] RandomFloats(int n, int seed)
+    {
+        var rng = new Random(seed);
+        var x = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            x[i] = (float)(rng.NextDouble() - 0.5);
+        }
+
+        return x;
+    }
+}
+
+/// <summary>Marks a benchmark with the weight matrix it streams, for the GB/s and GFLOP/s columns.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class WeightBytesAttribute(int rows, int cols) : Attribute
+{
+    public int Rows { get; } = rows;
+
+    public int Cols { get; } = cols;
+
+    public int Tokens { get; set; } = 1;
+}
+
+/// <summary>Short runs (these are for comparing paths, not for publishing) plus the throughput columns.</summary>
+public sealed class KernelConfig : ManualConfig
+{
+    public KernelConfig()
+    {
+        AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(8).WithLaunchCount(1));
+        AddColumn(new ThroughputColumn(gigaBytes: true), new ThroughputColumn(gigaBytes: false));
+    }
+}
+
+/// <summary>
+/// Weight bytes per second (GB/s) or multiply-adds × 2 per second (GFLOP/s) from the benchmark's
+/// <see cref="WeightBytesAttribute"/>, its Type parameter and the measured mean.
+/// </summary>
+public sealed class ThroughputColumn(bool gigaBytes) : IColumn
+{
+    public string Id => gigaBytes ? "WeightGBps" : "GFlops";
+
+    public string ColumnName => gigaBytes ? "GB/s" : "GFLOP/s";
+
+    public bool AlwaysShow => true;
+
+    public ColumnCategory Category => ColumnCategory.Custom;
+
+    public int PriorityInCategory => gigaBytes ? 0 : 1;
+
+    public bool IsNumeric => true;
+
+    public UnitType UnitType => UnitType.Dimensionless;
+
+    public string Legend => gigaBytes ? "Weight bytes read per second (10^9)" : "2 × multiply-adds per second (10^9)";
+
+    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+
+    public bool IsAvailable(Summary summary) => true;
+
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
+
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+    {
+        var shape = benchmarkCase.Descriptor.WorkloadMethod.GetCustomAttributes(typeof(WeightBytesAttribute), false)
+            .OfType<WeightBytesAttribute>().FirstOrDefault();
+        var type = benchmarkCase.Parameters.Items.FirstOrDefault(p => p.Name == "Type")?.Value;
+        double? meanNs = summary[benchmarkCase]?.ResultStatistics?.Mean;
+        if (shape is null || type is not GgmlType t || meanNs is not > 0)
+        {
+            return "-";
+        }
+
+        double seconds = meanNs.Value * 1e-9;
+        double value = gigaBytes
+            ? Quants.RowBytes(t, (long)shape.Rows * shape.Cols) / seconds / 1e9
+            : 2.0 * shape.Rows * shape.Cols * shape.Tokens / seconds / 1e9;
+        return value.ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
+    }
 }

@@ -7,8 +7,15 @@ namespace Hearth.Tensors;
 /// Matrix multiplication of a (quantized) weight matrix with a batch of float activation rows, the way ggml's CPU
 /// backend does it: each activation row is first converted to the weight type's pairing type
 /// (<see cref="Quants.VecDotType"/>), then every output is one <see cref="Quants.Dot"/> of a weight row with a converted
-/// activation row.
+/// activation row, on the widest instruction set the machine has.
 /// </summary>
+/// <remarks>
+/// Every output is computed with the same instructions whatever the batch size, the thread count or the tile it falls
+/// in, so results are bit-identical between one token at a time and a prompt batch, and between any two pools. A batch
+/// is tiled: weight rows in groups of about 32 KiB, each group met by four tokens per kernel call, so a weight block is
+/// decoded once per four tokens and read from memory once per batch. With a pool, the activations of a batch are
+/// converted in parallel too, and nothing is allocated per call.
+/// </remarks>
 public static class MatMul
 {
     /// <summary>
@@ -70,14 +77,18 @@ public static class MatMul
         MultiplyCore(weights, weightBytes, type, rows, cols, x, nTokens, y, scratch: default, useScratch: false, pool);
     }
 
-    /// <summary>Bytes of scratch the activations of one call need: <c>nTokens</c> rows of <c>cols</c> elements of the pairing type.</summary>
+    /// <summary>
+    /// Bytes of scratch the activations of one call need: <c>nTokens</c> rows of <c>cols</c> elements in the kernels'
+    /// activation format (the pairing type; for F16 and BF16 weights, floats holding half / bfloat16 values; nothing for
+    /// F32 weights, which read the activations in place).
+    /// </summary>
     /// <exception cref="ArgumentException"><paramref name="cols"/> is not a whole number of blocks, or a count is negative.</exception>
     public static long ScratchBytes(GgmlType type, int cols, int nTokens)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(nTokens);
-        var pair = TypeTraits.Get(TypeTraits.Get(type).VecDotType).Info;
-        Quants.CheckElementCount(pair, cols, nameof(cols));
-        return pair.RowBytes(cols) * nTokens;
+        var traits = TypeTraits.Get(type);
+        Quants.CheckElementCount(TypeTraits.Get(traits.VecDotType).Info, cols, nameof(cols));
+        return type == GgmlType.F32 ? 0 : GgmlTypes.Get(traits.KernelActType).RowBytes(cols) * nTokens;
     }
 
     private static unsafe void MultiplyCore(byte* weights, long weightBytes, GgmlType type, int rows, int cols, ReadOnlySpan<float> x,
@@ -113,8 +124,10 @@ public static class MatMul
             throw new ArgumentException($"{nTokens} tokens of {rows} outputs need {(long)nTokens * rows} floats but y has {y.Length}", nameof(y));
         }
 
-        int actRowBytes = checked((int)pairTraits.Info.RowBytes(cols));
-        long actBytes = (long)actRowBytes * nTokens;
+        // F32 weights read the activations in place; everything else converts them first.
+        bool inPlace = type == GgmlType.F32;
+        int actRowBytes = checked((int)GgmlTypes.Get(traits.KernelActType).RowBytes(cols));
+        long actBytes = inPlace ? 0 : (long)actRowBytes * nTokens;
         if (useScratch && scratch.Length < actBytes)
         {
             throw new ArgumentException($"the converted activations need {actBytes} bytes of scratch but it has {scratch.Length}", nameof(scratch));
@@ -135,12 +148,12 @@ public static class MatMul
             byte[]? rented = null;
             try
             {
-                Span<byte> act = useScratch ? scratch : (rented = ArrayPool<byte>.Shared.Rent((int)actBytes));
-                ReadOnlySpan<byte> converted = ConvertActivations(pairTraits, x, cols, nTokens, act, actRowBytes);
+                Span<byte> act = inPlace ? default : useScratch ? scratch : (rented = ArrayPool<byte>.Shared.Rent((int)actBytes));
+                ReadOnlySpan<byte> converted = ConvertActivations(traits, pairTraits, x, cols, nTokens, act, actRowBytes);
                 fixed (byte* a = converted)
                 fixed (float* yp = y)
                 {
-                    MatMulJob.ComputeRows(traits.VecDot, weights, (int)rowBytes, 0, rows, rows, cols, a, actRowBytes, nTokens, yp);
+                    MatMulJob.ComputeRows(traits.Kernels, weights, rowBytes, 0, rows, rows, cols, a, actRowBytes, nTokens, yp);
                 }
             }
             finally
@@ -156,13 +169,36 @@ public static class MatMul
 
         using (pool.EnterExclusive())
         {
-            Span<byte> act = useScratch ? scratch : pool.Scratch((int)actBytes);
-            ReadOnlySpan<byte> converted = ConvertActivations(pairTraits, x, cols, nTokens, act, actRowBytes);
-            fixed (byte* a = converted)
+            Span<byte> act = inPlace ? default : useScratch ? scratch : pool.Scratch((int)actBytes);
+            fixed (float* xp = x)
+            fixed (byte* ap = act)
             fixed (float* yp = y)
             {
+                byte* a = inPlace ? (byte*)xp : ap;
+                if (!inPlace)
+                {
+                    if (nTokens > 1 && pool.ThreadCount > 1)
+                    {
+                        // A prompt batch: each worker converts whole token rows (the same bytes as one thread would).
+                        var convert = pool.ActivationJob;
+                        convert.Set(traits, pairTraits, xp, cols, nTokens, ap, actRowBytes);
+                        try
+                        {
+                            pool.RunLocked(convert);
+                        }
+                        finally
+                        {
+                            convert.Clear();
+                        }
+                    }
+                    else
+                    {
+                        ConvertActivations(traits, pairTraits, x, cols, nTokens, act, actRowBytes);
+                    }
+                }
+
                 var job = pool.MatMulJob;
-                job.Set(traits.VecDot, weights, rowBytes, rows, cols, a, actRowBytes, nTokens, yp);
+                job.Set(traits.Kernels, weights, rowBytes, rows, cols, a, actRowBytes, nTokens, yp);
                 try
                 {
                     pool.RunLocked(job);
@@ -175,20 +211,65 @@ public static class MatMul
         }
     }
 
-    /// <summary>Converts each activation row to the pairing type; F32 needs no conversion and is used in place.</summary>
-    private static ReadOnlySpan<byte> ConvertActivations(TypeTraits pair, ReadOnlySpan<float> x, int cols, int nTokens, Span<byte> act, int actRowBytes)
+    /// <summary>Converts each activation row to the kernel format; F32 weights read the floats in place.</summary>
+    internal static ReadOnlySpan<byte> ConvertActivations(TypeTraits traits, TypeTraits pair, ReadOnlySpan<float> x, int cols, int nTokens,
+        Span<byte> act, int actRowBytes)
     {
-        if (pair.Type == GgmlType.F32)
+        if (traits.Type == GgmlType.F32)
         {
             return MemoryMarshal.AsBytes(x[..(nTokens * cols)]);
         }
 
         for (int t = 0; t < nTokens; t++)
         {
-            pair.Quantize(x.Slice(t * cols, cols), act.Slice(t * actRowBytes, actRowBytes));
+            KernelDot.ConvertActivations(traits.Type, pair.Quantize, x.Slice(t * cols, cols), act.Slice(t * actRowBytes, actRowBytes));
         }
 
         return act[..(actRowBytes * nTokens)];
+    }
+}
+
+/// <summary>Conversion of a batch of activation rows to the kernel format: whole rows, handed out one at a time.</summary>
+internal sealed unsafe class ActivationJob : IChunkedComputeWork
+{
+    private int _next;
+    private TypeTraits? _traits;
+    private TypeTraits? _pair;
+    private float* _x;
+    private int _cols;
+    private int _nTokens;
+    private byte* _act;
+    private int _actRowBytes;
+
+    public void Set(TypeTraits traits, TypeTraits pair, float* x, int cols, int nTokens, byte* act, int actRowBytes)
+    {
+        _traits = traits;
+        _pair = pair;
+        _x = x;
+        _cols = cols;
+        _nTokens = nTokens;
+        _act = act;
+        _actRowBytes = actRowBytes;
+        _next = 0;
+    }
+
+    public void Clear()
+    {
+        _traits = null;
+        _pair = null;
+        _x = null;
+        _act = null;
+    }
+
+    public void Execute(int workerIndex, int workerCount)
+    {
+        int cols = _cols;
+        int t;
+        while ((t = Interlocked.Increment(ref _next) - 1) < _nTokens)
+        {
+            KernelDot.ConvertActivations(_traits!.Type, _pair!.Quantize, new ReadOnlySpan<float>(_x + (long)t * cols, cols),
+                new Span<byte>(_act + (long)t * _actRowBytes, _actRowBytes));
+        }
     }
 }
 
@@ -197,9 +278,15 @@ public static class MatMul
 /// gets descheduled does not hold up the others, and each output is computed by exactly one worker with the same
 /// kernel, which makes the result independent of the thread count.
 /// </summary>
-internal sealed unsafe class MatMulJob : IComputeWork
+internal sealed unsafe class MatMulJob : IChunkedComputeWork
 {
-    private VecDotKernel? _dot;
+    /// <summary>
+    /// Weight bytes of the rows a prompt batch sweeps with one group of tokens before moving to the next group: small
+    /// enough to stay in L1/L2 while every token group passes over them, so each weight is read from memory once.
+    /// </summary>
+    private const long TileWeightBytes = 32 * 1024;
+
+    private RowKernels _kernels;
     private byte* _weights;
     private long _rowBytes;
     private int _rows;
@@ -210,9 +297,9 @@ internal sealed unsafe class MatMulJob : IComputeWork
     private float* _y;
     private int _nextRow;
 
-    public void Set(VecDotKernel dot, byte* weights, long rowBytes, int rows, int cols, byte* act, int actRowBytes, int nTokens, float* y)
+    public void Set(RowKernels kernels, byte* weights, long rowBytes, int rows, int cols, byte* act, int actRowBytes, int nTokens, float* y)
     {
-        _dot = dot;
+        _kernels = kernels;
         _weights = weights;
         _rowBytes = rowBytes;
         _rows = rows;
@@ -226,7 +313,7 @@ internal sealed unsafe class MatMulJob : IComputeWork
 
     public void Clear()
     {
-        _dot = null;
+        _kernels = default;
         _weights = null;
         _act = null;
         _y = null;
@@ -234,16 +321,17 @@ internal sealed unsafe class MatMulJob : IComputeWork
 
     public void Execute(int workerIndex, int workerCount)
     {
-        var dot = _dot!;
         int rows = _rows;
         if (workerCount == 1)
         {
-            ComputeRows(dot, _weights, (int)_rowBytes, 0, rows, rows, _cols, _act, _actRowBytes, _nTokens, _y);
+            ComputeRows(_kernels, _weights, _rowBytes, 0, rows, rows, _cols, _act, _actRowBytes, _nTokens, _y);
             return;
         }
 
-        // About four chunks per worker: small enough to balance, large enough that the counter is not contended.
-        int chunk = Math.Max(1, rows / (workerCount * 4));
+        // About eight chunks per worker: small enough to balance (and to bound what a worker the system deschedules
+        // holds up), large enough that the counter is not contended. Every row has the same number of blocks, so equal
+        // row counts are equal work.
+        int chunk = Math.Max(1, rows / (workerCount * 8));
         while (true)
         {
             int start = Interlocked.Add(ref _nextRow, chunk) - chunk;
@@ -252,22 +340,42 @@ internal sealed unsafe class MatMulJob : IComputeWork
                 return;
             }
 
-            ComputeRows(dot, _weights, (int)_rowBytes, start, Math.Min(rows, start + chunk), rows, _cols, _act, _actRowBytes, _nTokens, _y);
+            ComputeRows(_kernels, _weights, _rowBytes, start, Math.Min(rows, start + chunk), rows, _cols, _act, _actRowBytes, _nTokens, _y);
         }
     }
 
-    /// <summary>Outputs of weight rows [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) for every token.</summary>
-    public static void ComputeRows(VecDotKernel dot, byte* weights, int rowBytes, int rowStart, int rowEnd, int rows, int cols,
-        byte* act, int actRowBytes, int nTokens, float* y)
+    /// <summary>
+    /// Outputs of weight rows [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) for every token. One token: one
+    /// kernel call per row. A batch: rows in groups of about <see cref="TileWeightBytes"/>, each group met by four tokens
+    /// per kernel call, so a weight block is decoded once per four tokens and read from memory once per batch.
+    /// </summary>
+    public static void ComputeRows(RowKernels kernels, byte* weights, long rowBytes, int rowStart, int rowEnd, int rows, int cols,
+        byte* act, nint actRowBytes, int nTokens, float* y)
     {
-        for (int r = rowStart; r < rowEnd; r++)
+        if (nTokens == 1)
         {
-            // Each weight row meets every token while it is hot in cache.
-            var w = new ReadOnlySpan<byte>(weights + (long)r * rowBytes, rowBytes);
-            for (int t = 0; t < nTokens; t++)
+            var one = kernels.One;
+            for (int r = rowStart; r < rowEnd; r++)
             {
-                var a = new ReadOnlySpan<byte>(act + (long)t * actRowBytes, actRowBytes);
-                y[(long)t * rows + r] = dot(w, a, cols);
+                one(weights + r * rowBytes, act, 0, cols, y + r, 0);
+            }
+
+            return;
+        }
+
+        int group = (int)Math.Clamp(TileWeightBytes / Math.Max(1, rowBytes), 1, 256);
+        for (int r0 = rowStart; r0 < rowEnd; r0 += group)
+        {
+            int r1 = Math.Min(rowEnd, r0 + group);
+            for (int t = 0; t < nTokens; t += RowKernels.MaxTokens)
+            {
+                int tokens = Math.Min(RowKernels.MaxTokens, nTokens - t);
+                byte* at = act + t * actRowBytes;
+                float* yt = y + (long)t * rows;
+                for (int r = r0; r < r1; r++)
+                {
+                    kernels.Run(tokens, weights + r * rowBytes, at, actRowBytes, cols, yt + r, rows);
+                }
             }
         }
     }

@@ -71,6 +71,14 @@ public static class Quants
     /// backend does: integer products summed inside each block, then scaled by the block scales (mins folded in through
     /// Q8_1's <c>s</c> or Q8_K's <c>bsums</c>). F32, F16 and BF16 multiply in float and accumulate in double.
     /// </summary>
+    /// <remarks>
+    /// Runs on the widest instruction set the machine has (AVX-512, AVX-VNNI, AVX2, Arm NEON with or without the
+    /// dot-product extension, portable 128-bit vectors, scalar). Integer sums are exact on every path. The K-quants then
+    /// evaluate the reference's float expression per super-block and are bit-identical to it; the 32-element block types
+    /// and F32/F16/BF16 add their block (or element) results in another order, which moves the result by at most a few
+    /// ulp: within 1e-6 of the sum of the magnitudes of the block contributions. Activations are expected as Hearth's
+    /// quantizers produce them (levels in [-127, 127]).
+    /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="n"/> is negative or not a multiple of either block size, or a row is too short.</exception>
     /// <exception cref="NotSupportedException">The type cannot be computed with.</exception>
     public static float Dot(GgmlType weightType, ReadOnlySpan<byte> weightRow, ReadOnlySpan<byte> activationRow, int n)

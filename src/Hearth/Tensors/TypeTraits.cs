@@ -14,21 +14,23 @@ internal delegate float VecDotKernel(ReadOnlySpan<byte> weights, ReadOnlySpan<by
 /// <summary>
 /// The kernel table (ggml's <c>type_traits</c> + <c>type_traits_cpu</c>): for every computable type, how to decode it,
 /// how to encode it, which type activations are converted to before a dot product, and the dot product itself.
-/// Immutable and shared. Today every entry points at the Scalar/ reference kernels; SIMD paths will sit behind a
-/// per-kernel dispatcher (widest supported instruction set first) that these delegates point at instead.
+/// Immutable and shared. The dot products and matmul row kernels are those of the widest instruction set this machine
+/// supports (<see cref="KernelIsas.Best"/>); the Scalar/ reference kernels are the specification they are tested against.
 /// </summary>
 internal sealed class TypeTraits
 {
     private static readonly TypeTraits?[] s_table = Build();
 
-    private TypeTraits(GgmlType type, GgmlType vecDotType, DequantizeRowKernel dequantize, QuantizeRowKernel quantize, VecDotKernel vecDot)
+    private TypeTraits(GgmlType type, GgmlType vecDotType, DequantizeRowKernel dequantize, QuantizeRowKernel quantize, VecDotKernel? scalarDot)
     {
         Type = type;
         Info = GgmlTypes.Get(type);
         VecDotType = vecDotType;
         Dequantize = dequantize;
-        Quantize = quantize;
-        VecDot = vecDot;
+        Quantize = ActivationQuantizers.Get(KernelIsas.Best, type) ?? quantize;
+        KernelActType = KernelDot.ActivationType(type, vecDotType);
+        Kernels = KernelIsas.Get(KernelIsas.Best, type);
+        VecDot = Kernels.IsEmpty ? scalarDot! : KernelDot.Make(type, Kernels);
     }
 
     public GgmlType Type { get; }
@@ -43,6 +45,12 @@ internal sealed class TypeTraits
     public QuantizeRowKernel Quantize { get; }
 
     public VecDotKernel VecDot { get; }
+
+    /// <summary>The format <see cref="Kernels"/> read activation rows in: <see cref="VecDotType"/>, except F32 for F16 / BF16.</summary>
+    public GgmlType KernelActType { get; }
+
+    /// <summary>The matmul row kernels on this machine's widest instruction set.</summary>
+    public RowKernels Kernels { get; }
 
     /// <summary>The traits of a computable type, or null for types Hearth can only read.</summary>
     public static TypeTraits? Find(GgmlType type) => (uint)type < (uint)s_table.Length ? s_table[(int)type] : null;

@@ -145,6 +145,163 @@ public class ComputePoolTests
         Assert.All(work.Calls, c => Assert.Equal(1, c));
     }
 
+    private sealed class CountingLoop(int count) : IComputeLoop
+    {
+        public readonly int[] Hits = new int[count];
+        public int Calls;
+
+        public void Execute(int start, int end)
+        {
+            Interlocked.Increment(ref Calls);
+            for (int i = start; i < end; i++)
+            {
+                Interlocked.Increment(ref Hits[i]);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 0, 1)]
+    [InlineData(1, 100, 1)]
+    [InlineData(2, 1, 1)]
+    [InlineData(2, 1000, 1)]
+    [InlineData(3, 17, 4)]
+    [InlineData(4, 100000, 64)]
+    public void ForCoversEveryIndexExactlyOnce(int threads, int count, int grain)
+    {
+        using var pool = new ComputePool(threads);
+        for (int repeat = 0; repeat < 20; repeat++)
+        {
+            var loop = new CountingLoop(count);
+            pool.For(count, loop, grain);
+            Assert.All(loop.Hits, h => Assert.Equal(1, h));
+            if (threads == 1 || count <= grain)
+            {
+                Assert.Equal(count == 0 ? 0 : 1, loop.Calls); // inline: one call over the whole range
+            }
+        }
+    }
+
+    private sealed class ThrowingLoop : IComputeLoop
+    {
+        public void Execute(int start, int end)
+        {
+            if (start == 0)
+            {
+                throw new InvalidDataException("first chunk failed");
+            }
+        }
+    }
+
+    [Fact]
+    public void ForPropagatesExceptionsAndValidates()
+    {
+        using var pool = new ComputePool(3);
+        Assert.Throws<InvalidDataException>(() => pool.For(1000, new ThrowingLoop()));
+        Assert.Throws<ArgumentOutOfRangeException>(() => pool.For(-1, new CountingLoop(0)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => pool.For(10, new CountingLoop(10), grain: 0));
+        var loop = new CountingLoop(50);
+        pool.For(50, loop);
+        Assert.All(loop.Hits, h => Assert.Equal(1, h));
+    }
+
+    [Fact]
+    public void ForAndRunAllocateNothing()
+    {
+        using var pool = new ComputePool(2);
+        var loop = new CountingLoop(4096);
+        var work = new RecordingWork(2);
+        for (int i = 0; i < 200; i++)
+        {
+            pool.For(4096, loop, 16);
+            pool.Run(work);
+        }
+
+        Thread.Sleep(300);
+        for (int i = 0; i < 100; i++)
+        {
+            pool.For(4096, loop, 16);
+            pool.Run(work);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            pool.For(4096, loop, 16);
+            pool.Run(work);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Theory]
+    [InlineData(0, 3)]
+    [InlineData(2, 3)]
+    [InlineData(10, 3)]
+    [InlineData(10, 4)]
+    [InlineData(1000, 7)]
+    public void PartitionSplitsEvenlyAndCoversTheRange(int count, int workers)
+    {
+        int next = 0;
+        for (int w = 0; w < workers; w++)
+        {
+            var (start, end) = ComputePool.Partition(count, w, workers);
+            Assert.Equal(next, start);
+            Assert.InRange(end - start, count / workers, count / workers + 1);
+            next = end;
+        }
+
+        Assert.Equal(count, next);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ComputePool.Partition(count, workers, workers));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ComputePool.Partition(-1, 0, workers));
+    }
+
+    [Fact]
+    public void BackToBackJobsWithIdleGapsAllComplete()
+    {
+        // Jobs arriving while workers spin, just after they went to sleep, and long after: none may be lost.
+        using var pool = new ComputePool(3);
+        var loop = new CountingLoop(300);
+        foreach (int gapMs in new[] { 0, 0, 1, 0, 5, 0, 30, 0 })
+        {
+            for (int i = 0; i < 50; i++)
+            {
+                pool.For(300, loop);
+            }
+
+            Thread.Sleep(gapMs);
+        }
+
+        Assert.All(loop.Hits, h => Assert.Equal(8 * 50, h));
+    }
+
+    [Fact]
+    public void ChunkedJobsRunEachChunkOnceWhenWorkersArriveLate()
+    {
+        // More workers than cores: workers often arrive after the caller has taken every chunk and closed the job; they
+        // must skip it (and the next job must not be run twice by a worker that slept through the previous one).
+        using var pool = new ComputePool(Math.Max(4, Environment.ProcessorCount * 2));
+        var loop = new CountingLoop(64);
+        for (int i = 0; i < 3000; i++)
+        {
+            pool.For(64, loop);
+            if (i % 500 == 0)
+            {
+                Thread.Sleep(2);
+            }
+        }
+
+        Assert.All(loop.Hits, h => Assert.Equal(3000, h));
+
+        // Per-worker jobs still need every worker.
+        for (int i = 0; i < 200; i++)
+        {
+            var work = new RecordingWork(pool.ThreadCount);
+            pool.Run(work);
+            Assert.All(work.Calls, c => Assert.Equal(1, c));
+        }
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(-1)]

@@ -147,7 +147,7 @@ public class DotTests
     }
 
     /// <summary>Overwrites the float fields of random blocks with small positive or negative halves / floats.</summary>
-    private static void TameScales(GgmlType type, byte[] bytes, Random rng)
+    internal static void TameScales(GgmlType type, byte[] bytes, Random rng)
     {
         Half H() => (Half)((float)(rng.NextDouble() * 0.02 + 0.001) * (rng.Next(2) == 0 ? 1 : -1));
         switch (type)
