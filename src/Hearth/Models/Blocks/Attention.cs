@@ -35,11 +35,14 @@ internal sealed class AttentionWork : IComputeWork
         _valueLength = hp.ValueLength;
         _scale = scale;
         _softCap = softCap;
-        if (_scores.Length < workers || (_scores.Length > 0 && _scores[0].Length < cache.Context))
-        {
-            _scores = Enumerable.Range(0, workers).Select(_ => new float[cache.Context]).ToArray();
-            _wide = Enumerable.Range(0, workers).Select(_ => new float[Math.Max(hp.KeyLength, hp.ValueLength)]).ToArray();
-        }
+        if (_scores.Length < workers || (_scores.Length > 0 && _scores[0].Length < cache.Context)) Allocate(workers, cache.Context, Math.Max(hp.KeyLength, hp.ValueLength));
+    }
+
+    // Kept out of Prepare: lambdas there would allocate their closure on every call, not just when buffers grow.
+    private void Allocate(int workers, int context, int width)
+    {
+        _scores = Enumerable.Range(0, workers).Select(_ => new float[context]).ToArray();
+        _wide = Enumerable.Range(0, workers).Select(_ => new float[width]).ToArray();
     }
 
     public void Execute(int workerIndex, int workerCount)
