@@ -96,3 +96,81 @@ public sealed class CliTests
         Assert.StartsWith("error: ", err);
     }
 }
+
+/// <summary>The constrained-output flags of <c>hearth run</c>.</summary>
+public sealed class CliConstraintTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = HearthCommand.Run(args, new StringReader(""), o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    private static string Stories => TestData.Path("models", "stories260K.gguf");
+
+    [Fact]
+    public void JsonSchemaOutputValidates()
+    {
+        var schema = Path.GetTempFileName();
+        try
+        {
+            const string text = """{"type":"object","properties":{"n":{"type":"integer"},"ok":{"type":"boolean"}},"required":["n","ok"]}""";
+            File.WriteAllText(schema, text);
+            var (code, output, err) = Run("run", Stories, "Once", "--json-schema", schema, "-n", "200", "--seed", "4");
+            Assert.True(code == 0, err);
+            var errors = Hearth.Grammar.JsonSchemaValidator.Validate(System.Text.Json.Nodes.JsonNode.Parse(output), System.Text.Json.Nodes.JsonNode.Parse(text)!);
+            Assert.Empty(errors);
+        }
+        finally
+        {
+            File.Delete(schema);
+        }
+    }
+
+    [Fact]
+    public void TruncatedConstrainedOutputIsAnErrorExit()
+    {
+        var schema = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(schema, """{"type":"object","properties":{"story":{"type":"string"}},"required":["story"]}""");
+            var (code, _, err) = Run("run", Stories, "Once", "--json-schema", schema, "-n", "4", "--seed", "4");
+            Assert.Equal(3, code);
+            Assert.Contains("truncated", err);
+        }
+        finally
+        {
+            File.Delete(schema);
+        }
+    }
+
+    [Fact]
+    public void BadGrammarFailsBeforeGenerating()
+    {
+        var grammar = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(grammar, "root ::= \"a\" missing-rule\n");
+            var (code, output, err) = Run("run", Stories, "Once", "--grammar", grammar);
+            Assert.NotEqual(0, code);
+            Assert.Equal("", output);
+            Assert.Contains("missing-rule", err);
+        }
+        finally
+        {
+            File.Delete(grammar);
+        }
+    }
+
+    [Fact]
+    public void ChoicesPrintTheChoiceAndItsProbability()
+    {
+        var (code, output, _) = Run("run", Stories, "Once upon a time there was a little", "--choices", "girl|spaceship");
+        Assert.Equal(0, code);
+        var parts = output.TrimEnd('\n').Split('\t');
+        Assert.Contains(parts[0], new[] { "girl", "spaceship" });
+        Assert.InRange(double.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture), 0.5, 1.0);
+    }
+}

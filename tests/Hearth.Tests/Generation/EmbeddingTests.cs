@@ -64,3 +64,20 @@ public sealed class EmbeddingTests : IClassFixture<StoriesGenerationTests.ModelF
         }
     }
 }
+
+public sealed class EmbeddingConcurrencyTests : IClassFixture<StoriesGenerationTests.ModelFixture>
+{
+    private readonly LanguageModel _model;
+
+    public EmbeddingConcurrencyTests(StoriesGenerationTests.ModelFixture fixture) => _model = fixture.Model;
+
+    [Fact]
+    public async Task ConcurrentCallsGiveTheSameVectorsAsSequentialOnes()
+    {
+        var gen = new HearthEmbeddingGenerator(_model);
+        string[] texts = ["a cat", "the big dog ran", "Lily had a ball", "Tom and the sun"];
+        var sequential = texts.Select(gen.Embed).ToArray();
+        var parallel = await Task.WhenAll(texts.Select(t => Task.Run(() => gen.Embed(t))));
+        for (int i = 0; i < texts.Length; i++) Assert.Equal(sequential[i], parallel[i]);
+    }
+}
