@@ -79,15 +79,10 @@ internal static class KernelIsas
             KernelIsa.AdvSimdDp => Vector128Kernels<DpDot128>.Get(type),
             KernelIsa.Avx2 => Avx2Kernels<MaddDot256>.Get(type),
             KernelIsa.AvxVnni => Avx2Kernels<VnniDot256>.Get(type),
-            // The 512-bit K-quant kernels give wrong sums once the JIT optimises them (Debug builds are right); until that
-            // is found, K-quants on AVX-512 machines run the 256-bit kernels, which are exact.
-            KernelIsa.Avx512 when IsKQuant(type) => AvxVnni.IsSupported ? Avx2Kernels<VnniDot256>.Get(type) : Avx2Kernels<MaddDot256>.Get(type),
             KernelIsa.Avx512 => Avx512Kernels.Get(type),
             _ => default,
         };
     }
-
-    private static bool IsKQuant(GgmlType type) => type is GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K or GgmlType.Q8_K;
 
     private static KernelIsa SelectBest()
     {

@@ -565,8 +565,19 @@ internal static unsafe class Avx512Kernels
     }
 
     /// <summary>A 256-bit value in both halves of a 512-bit register.</summary>
+    /// <remarks>
+    /// Not <c>Avx512F.BroadcastVector256ToVector512((long*)p)</c>: the .NET 10 JIT folds that load into
+    /// <c>vbroadcasti64x4 zmm, m256</c> but sizes the memory operand as 16 bytes when compressing the EVEX displacement
+    /// (disp8·N), so <c>[p + 0x10]</c> is encoded as disp8 = 1 and the CPU, scaling by 32, reads <c>p + 0x20</c>. Only
+    /// optimised code folds the address (Debug and minopts keep it in a register), which is why Release alone was wrong.
+    /// A plain 256-bit load inserted into its own upper half compiles to <c>vmovups</c> + <c>vinserti32x8</c>.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<byte> Twice(byte* p) => Avx512F.BroadcastVector256ToVector512((long*)p).AsByte();
+    private static Vector512<byte> Twice(byte* p)
+    {
+        var v = Vector256.Load(p);
+        return Avx512F.InsertVector256(v.ToVector512Unsafe(), v, 1);
+    }
 
     /// <summary>Per-16-bit-lane shift counts: <paramref name="low"/> in the low 256 bits, <c>low + delta</c> in the high.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
