@@ -99,6 +99,10 @@ public static class HearthCommand
                 var s = generator.Stats;
                 stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"load {lm.LoadTime.TotalMilliseconds:F0} ms | prompt {s.PromptTokens} tokens, {s.PromptTokensPerSecond:F1} tok/s | generated {s.GeneratedTokens} tokens, {s.GeneratedTokensPerSecond:F1} tok/s | {s.FinishReason}"));
+                var m = generator.Footprint();
+                const double MiB = 1 << 20;
+                stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"memory: file {m.FileBytes / MiB:F1} MiB (mapped) + KV cache {m.KvCacheBytes / MiB:F1} MiB + scratch {m.ScratchBytes / MiB:F1} MiB = {m.ExpectedBytes / MiB:F1} MiB; resident {m.ResidentBytes / MiB:F1} MiB"));
             }
 
             if (generator.Stats.FinishReason == FinishReason.Truncated)
