@@ -234,6 +234,10 @@ public sealed class Transformer
                 row.Slice(qw + kw, vw).CopyTo(v.Slice(t * vw, vw));
             }
         }
+        else if (CanFuse(s, pool))
+        {
+            ProjectFused(pool!, xb, n, layer.Wq!, q, layer.Wk!, k, layer.Wv!, v);
+        }
         else
         {
             Project(s, layer.Wq!, xb, n, q, pool);
@@ -268,11 +272,16 @@ public sealed class Transformer
         var outAll = s.AttnOut.AsSpan(0, n * nh * hdv);
         s.Cache.PrepareQuery(q);
         s.Attention.Prepare(s.Cache, l, s.Q, s.AttnOut, n, pos0, layer.Sliding ? Spec.SlidingWindow : 0, Hp, Spec.AttentionScale, Spec.AttentionSoftCap, pool?.ThreadCount ?? 1);
-        if (pool != null) pool.Run(s.Attention);
+        // Attention of one token over a short context is less work than handing it to the workers and back.
+        long attnWork = (long)n * nh * Math.Max(hd, hdv) * (pos0 + n);
+        if (pool != null && attnWork > InlineAttentionWork) pool.Run(s.Attention);
         else s.Attention.Execute(0, 1);
 
         Project(s, layer.Wo, outAll, n, xb, pool);
     }
+
+    /// <summary>Multiply-adds (per q·k or weight·v pass) below which attention runs on the calling thread.</summary>
+    private const long InlineAttentionWork = 1L << 16;
 
     private void FeedForward(InferenceState s, LayerWeights layer, Span<float> x, Span<float> xb, int n, ComputePool? pool)
     {
@@ -290,6 +299,10 @@ public sealed class Transformer
                 both.Slice(t * 2 * f, f).CopyTo(gate.Slice(t * f, f));
                 both.Slice(t * 2 * f + f, f).CopyTo(up.Slice(t * f, f));
             }
+        }
+        else if (CanFuse(s, pool))
+        {
+            ProjectFused(pool!, xb, n, layer.Gate!, gate, layer.Up!, up, null, default);
         }
         else
         {
@@ -321,6 +334,26 @@ public sealed class Transformer
             var yn = y[..(n * b.Rows)];
             TensorPrimitives.MultiplyAdd(bax[..yn.Length], factor, yn, yn);
         }
+    }
+
+    /// <summary>Matmuls that share their input run as one pool job unless an adapter may need to add to them.</summary>
+    private static bool CanFuse(InferenceState s, ComputePool? pool) => pool != null && s.Adapters.Length == 0;
+
+    /// <summary>y0 = W0·x, y1 = W1·x (and y2 = W2·x when <paramref name="w2"/> is given) as one pool job; same results as three <see cref="Project"/> calls without adapters.</summary>
+    private static unsafe void ProjectFused(ComputePool pool, ReadOnlySpan<float> x, int n, Weight w0, Span<float> y0, Weight w1, Span<float> y1, Weight? w2, Span<float> y2)
+    {
+        if (w1.Cols != w0.Cols || (w2 != null && w2.Cols != w0.Cols))
+        {
+            w0.Multiply(x, n, y0, pool);
+            w1.Multiply(x, n, y1, pool);
+            w2?.Multiply(x, n, y2, pool);
+            return;
+        }
+
+        FusedMatMulJob.Multiply(pool, x, w0.Cols, n,
+            w0.Pointer, w0.Type, w0.Rows, y0,
+            w1.Pointer, w1.Type, w1.Rows, y1,
+            w2 is null ? null : w2.Pointer, w2?.Type ?? w0.Type, w2?.Rows ?? 0, y2);
     }
 
     /// <summary>RMS-normalises each of n rows of width <paramref name="width"/>, scaled by the weight (in place, or into dst).</summary>

@@ -82,6 +82,7 @@ public sealed class ComputePool : IDisposable
     private MatMulJob? _matMulJob;
     private ActivationJob? _activationJob;
     private ForJob? _forJob;
+    private FusedMatMulJob? _fusedMatMulJob;
 
     /// <summary>Creates a pool of <paramref name="threadCount"/> threads including the caller's.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="threadCount"/> is below 1 or above 1024.</exception>
@@ -208,6 +209,7 @@ public sealed class ComputePool : IDisposable
             _matMulJob = null;
             _activationJob = null;
             _forJob = null;
+            _fusedMatMulJob = null;
         }
     }
 
@@ -238,6 +240,9 @@ public sealed class ComputePool : IDisposable
 
     /// <summary>The pool's reusable matmul job; valid while the caller holds <see cref="EnterExclusive"/>.</summary>
     internal MatMulJob MatMulJob => _matMulJob ??= new MatMulJob();
+
+    /// <summary>The pool's reusable fused-matmul job; valid while the caller holds <see cref="EnterExclusive"/>.</summary>
+    internal FusedMatMulJob FusedMatMulJob => _fusedMatMulJob ??= new FusedMatMulJob();
 
     /// <summary>The pool's reusable activation-conversion job; valid while the caller holds <see cref="EnterExclusive"/>.</summary>
     internal ActivationJob ActivationJob => _activationJob ??= new ActivationJob();

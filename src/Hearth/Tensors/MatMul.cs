@@ -380,3 +380,166 @@ internal sealed unsafe class MatMulJob : IChunkedComputeWork
         }
     }
 }
+
+/// <summary>
+/// Up to three matmuls that read the same activations (q/k/v, gate/up) run as one pool job: their weight rows form one
+/// index space handed out in chunks, so a token pays one hand-over instead of three. Every output is still computed by
+/// exactly one worker with the same kernel as <see cref="MatMul.Multiply(byte*, long, GgmlType, int, int, ReadOnlySpan{float}, int, Span{float}, ComputePool?)"/>,
+/// so results are bit-identical with running the matmuls one by one.
+/// </summary>
+internal sealed unsafe class FusedMatMulJob : IChunkedComputeWork
+{
+    private Part _p0, _p1, _p2;
+    private int _parts;
+    private int _total;
+    private int _cols;
+    private int _nTokens;
+    private int _nextRow;
+
+    private struct Part
+    {
+        public RowKernels Kernels;
+        public byte* Weights;
+        public long RowBytes;
+        public int Rows;
+        public byte* Act;
+        public int ActRowBytes;
+        public float* Y;
+    }
+
+    /// <summary>
+    /// <c>y_i = W_i·x</c> for each given part (a null weight pointer ends the list). Weight sizes must have been checked
+    /// by the caller (a bound <c>Weight</c> is); the outputs are checked here.
+    /// </summary>
+    public static void Multiply(ComputePool pool, ReadOnlySpan<float> x, int cols, int nTokens,
+        byte* w0, GgmlType t0, int rows0, Span<float> y0,
+        byte* w1, GgmlType t1, int rows1, Span<float> y1,
+        byte* w2, GgmlType t2, int rows2, Span<float> y2)
+    {
+        int parts = w2 != null ? 3 : 2;
+        ArgumentOutOfRangeException.ThrowIfLessThan(x.Length, nTokens * cols, nameof(x));
+        ArgumentOutOfRangeException.ThrowIfLessThan(y0.Length, nTokens * rows0, nameof(y0));
+        ArgumentOutOfRangeException.ThrowIfLessThan(y1.Length, nTokens * rows1, nameof(y1));
+        if (parts == 3) ArgumentOutOfRangeException.ThrowIfLessThan(y2.Length, nTokens * rows2, nameof(y2));
+        var tr0 = TypeTraits.Get(t0);
+        var tr1 = TypeTraits.Get(t1);
+        var tr2 = parts == 3 ? TypeTraits.Get(t2) : tr0;
+        Quants.CheckElementCount(tr0.Info, cols, nameof(cols));
+        Quants.CheckElementCount(tr1.Info, cols, nameof(cols));
+        Quants.CheckElementCount(tr2.Info, cols, nameof(cols));
+        Quants.CheckElementCount(TypeTraits.Get(tr0.VecDotType).Info, cols, nameof(cols));
+        Quants.CheckElementCount(TypeTraits.Get(tr1.VecDotType).Info, cols, nameof(cols));
+        Quants.CheckElementCount(TypeTraits.Get(tr2.VecDotType).Info, cols, nameof(cols));
+        int a0 = ActRowBytes(tr0, cols), a1 = ActRowBytes(tr1, cols), a2 = parts == 3 ? ActRowBytes(tr2, cols) : 0;
+
+        // Activations are converted once per distinct weight type; F32 weights read them in place.
+        bool share1 = t1 == t0, share2 = t2 == t0 || t2 == t1;
+        long bytes0 = ScratchBytes(tr0, a0, nTokens), bytes1 = share1 ? 0 : ScratchBytes(tr1, a1, nTokens), bytes2 = parts < 3 || share2 ? 0 : ScratchBytes(tr2, a2, nTokens);
+        long total = bytes0 + bytes1 + bytes2;
+        if (total > Array.MaxLength) throw new ArgumentException($"the converted activations ({total} bytes) exceed the largest buffer; split the batch", nameof(nTokens));
+
+        using (pool.EnterExclusive())
+        {
+            var scratch = pool.Scratch((int)total);
+            fixed (float* xp = x)
+            fixed (byte* sp = scratch)
+            fixed (float* yp0 = y0)
+            fixed (float* yp1 = y1)
+            fixed (float* yp2 = y2)
+            {
+                byte* act0 = Convert(pool, tr0, xp, cols, nTokens, sp, a0);
+                byte* act1 = share1 ? act0 : Convert(pool, tr1, xp, cols, nTokens, sp + bytes0, a1);
+                byte* act2 = parts < 3 ? null : t2 == t0 ? act0 : t2 == t1 ? act1 : Convert(pool, tr2, xp, cols, nTokens, sp + bytes0 + bytes1, a2);
+
+                var job = pool.FusedMatMulJob;
+                job._cols = cols;
+                job._nTokens = nTokens;
+                job._parts = parts;
+                job._p0 = new Part { Kernels = tr0.Kernels, Weights = w0, RowBytes = tr0.Info.RowBytes(cols), Rows = rows0, Act = act0, ActRowBytes = a0, Y = yp0 };
+                job._p1 = new Part { Kernels = tr1.Kernels, Weights = w1, RowBytes = tr1.Info.RowBytes(cols), Rows = rows1, Act = act1, ActRowBytes = a1, Y = yp1 };
+                job._p2 = parts < 3 ? default : new Part { Kernels = tr2.Kernels, Weights = w2, RowBytes = tr2.Info.RowBytes(cols), Rows = rows2, Act = act2, ActRowBytes = a2, Y = yp2 };
+                job._total = rows0 + rows1 + (parts < 3 ? 0 : rows2);
+                job._nextRow = 0;
+                try
+                {
+                    if (nTokens > 0 && job._total > 0) pool.RunLocked(job);
+                }
+                finally
+                {
+                    job._p0 = job._p1 = job._p2 = default;
+                }
+            }
+        }
+    }
+
+    private static int ActRowBytes(TypeTraits traits, int cols) => checked((int)GgmlTypes.Get(traits.KernelActType).RowBytes(cols));
+
+    private static long ScratchBytes(TypeTraits traits, int actRowBytes, int nTokens) => traits.Type == GgmlType.F32 ? 0 : (long)actRowBytes * nTokens;
+
+    private static byte* Convert(ComputePool pool, TypeTraits traits, float* x, int cols, int nTokens, byte* act, int actRowBytes)
+    {
+        if (traits.Type == GgmlType.F32) return (byte*)x;
+        var pair = TypeTraits.Get(traits.VecDotType);
+        if (nTokens > 1 && pool.ThreadCount > 1)
+        {
+            var convert = pool.ActivationJob;
+            convert.Set(traits, pair, x, cols, nTokens, act, actRowBytes);
+            try
+            {
+                pool.RunLocked(convert);
+            }
+            finally
+            {
+                convert.Clear();
+            }
+        }
+        else
+        {
+            MatMul.ConvertActivations(traits, pair, new ReadOnlySpan<float>(x, nTokens * cols), cols, nTokens,
+                new Span<byte>(act, actRowBytes * nTokens), actRowBytes);
+        }
+
+        return act;
+    }
+
+    public void Execute(int workerIndex, int workerCount)
+    {
+        int total = _total;
+        if (workerCount == 1)
+        {
+            RunRange(0, total);
+            return;
+        }
+
+        int chunk = Math.Max(1, total / (workerCount * 8));
+        while (true)
+        {
+            int start = Interlocked.Add(ref _nextRow, chunk) - chunk;
+            if (start >= total)
+            {
+                return;
+            }
+
+            RunRange(start, Math.Min(total, start + chunk));
+        }
+    }
+
+    private void RunRange(int start, int end)
+    {
+        int offset = 0;
+        RunPart(ref _p0, ref offset, start, end);
+        RunPart(ref _p1, ref offset, start, end);
+        if (_parts == 3) RunPart(ref _p2, ref offset, start, end);
+    }
+
+    private void RunPart(ref Part p, ref int offset, int start, int end)
+    {
+        int lo = Math.Max(start - offset, 0), hi = Math.Min(end - offset, p.Rows);
+        if (lo < hi)
+        {
+            MatMulJob.ComputeRows(p.Kernels, p.Weights, p.RowBytes, lo, hi, p.Rows, _cols, p.Act, p.ActRowBytes, _nTokens, p.Y);
+        }
+
+        offset += p.Rows;
+    }
+}
