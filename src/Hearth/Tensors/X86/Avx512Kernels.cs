@@ -777,6 +777,12 @@ internal static unsafe class Avx512Kernels
     public static void Q4_K<TTok>(byte* w, byte* a, nint aStride, int n, float* y, nint yStride)
         where TTok : struct, ITokenTile
     {
+        if (TTok.Count == 1)
+        {
+            TileStore.Store<TTok>(y, yStride, Q4_KOne(w, a, n / 256), 0, 0, 0);
+            return;
+        }
+
         int nb = n / 256;
         float* h16 = Fp16Table.Pointer;
         var m4 = Vector512.Create((byte)0x0F);
@@ -900,6 +906,84 @@ internal static unsafe class Avx512Kernels
         TileStore.Store<TTok>(y, yStride, s0, s1, s2, s3);
     }
 
+    /// <summary>
+    /// One row against one token (decode): four super-blocks at a time reduce their exact integer sums together (one
+    /// horizontal-add tree for eight sums instead of eight separate reductions); the float expression per block and the
+    /// order of the additions into sumf are those of ScalarDot.Q4_KQ8_K, so the result stays bit-identical.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float Q4_KOne(byte* w, byte* a, int nb)
+    {
+        float* h16 = Fp16Table.Pointer;
+        var m4 = Vector512.Create((byte)0x0F);
+        float* f = stackalloc float[8];
+        float sumf = 0;
+        int i = 0;
+        for (; i + 4 <= nb; i += 4)
+        {
+            byte* bx = w + i * 144;
+            byte* by = a + i * 292;
+            var r0 = Q4_KInts(bx, by, m4, out var n0);
+            var r1 = Q4_KInts(bx + 144, by + 292, m4, out var n1);
+            var r2 = Q4_KInts(bx + 288, by + 584, m4, out var n2);
+            var r3 = Q4_KInts(bx + 432, by + 876, m4, out var n3);
+            Vector256.Store(Avx.ConvertToVector256Single(Vector256.Create(Sum4(r0, r1, r2, r3), Sum4(n0, n1, n2, n3))), f);
+            for (int b = 0; b < 4; b++)
+            {
+                float yd = *(float*)(by + 292 * b);
+                float d = Fp16Table.Load(h16, bx + 144 * b) * yd;
+                float dmin = Fp16Table.Load(h16, bx + 144 * b + 2) * yd;
+                sumf += d * f[b] - dmin * f[4 + b];
+            }
+        }
+
+        for (; i < nb; i++)
+        {
+            byte* bx = w + i * 144;
+            byte* by = a + i * 292;
+            var r = Q4_KInts(bx, by, m4, out var mm);
+            int isumi = Vector256.Sum(r);
+            int summs = Vector256.Sum(mm);
+            float yd = *(float*)by;
+            float d = Fp16Table.Load(h16, bx) * yd;
+            float dmin = Fp16Table.Load(h16, bx + 2) * yd;
+            sumf += d * isumi - dmin * summs;
+        }
+
+        return sumf;
+    }
+
+    /// <summary>
+    /// One Q4_K super-block against one Q8_K block: the scaled level products folded to eight int lanes, and
+    /// m_j·(bsums[2j] + bsums[2j+1]) in eight lanes (<paramref name="mins"/>); each sums exactly to the reference's ints.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q4_KInts(byte* bx, byte* by, Vector512<byte> m4, out Vector256<int> mins)
+    {
+        var sm = KScales.ScaleMinK4(bx + 4);
+        var table = Sse41.ConvertToVector128Int16(sm).ToVector256().ToVector512();
+        var u0 = Avx512BW.ShiftRightLogicalVariable(Twice(bx + 16).AsUInt16(), HighPlus4).AsByte() & m4;
+        var u1 = Avx512BW.ShiftRightLogicalVariable(Twice(bx + 48).AsUInt16(), HighPlus4).AsByte() & m4;
+        var u2 = Avx512BW.ShiftRightLogicalVariable(Twice(bx + 80).AsUInt16(), HighPlus4).AsByte() & m4;
+        var u3 = Avx512BW.ShiftRightLogicalVariable(Twice(bx + 112).AsUInt16(), HighPlus4).AsByte() & m4;
+        var k01 = Vector512.Create(0UL, 0UL, 0UL, 0UL, 0x0001_0001_0001_0001UL, 0x0001_0001_0001_0001UL, 0x0001_0001_0001_0001UL, 0x0001_0001_0001_0001UL).AsInt16();
+        var k23 = Vector512.Create(0x0002_0002_0002_0002UL, 0x0002_0002_0002_0002UL, 0x0002_0002_0002_0002UL, 0x0002_0002_0002_0002UL, 0x0003_0003_0003_0003UL, 0x0003_0003_0003_0003UL, 0x0003_0003_0003_0003UL, 0x0003_0003_0003_0003UL).AsInt16();
+        var k45 = Vector512.Create(0x0004_0004_0004_0004UL, 0x0004_0004_0004_0004UL, 0x0004_0004_0004_0004UL, 0x0004_0004_0004_0004UL, 0x0005_0005_0005_0005UL, 0x0005_0005_0005_0005UL, 0x0005_0005_0005_0005UL, 0x0005_0005_0005_0005UL).AsInt16();
+        var k67 = Vector512.Create(0x0006_0006_0006_0006UL, 0x0006_0006_0006_0006UL, 0x0006_0006_0006_0006UL, 0x0006_0006_0006_0006UL, 0x0007_0007_0007_0007UL, 0x0007_0007_0007_0007UL, 0x0007_0007_0007_0007UL, 0x0007_0007_0007_0007UL).AsInt16();
+        var acc = (Scaled(u0, by + 4, Avx512BW.PermuteVar32x16(table, k01)) + Scaled(u1, by + 68, Avx512BW.PermuteVar32x16(table, k23)))
+            + (Scaled(u2, by + 132, Avx512BW.PermuteVar32x16(table, k45)) + Scaled(u3, by + 196, Avx512BW.PermuteVar32x16(table, k67)));
+        mins = Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(by + 260)), Avx2.ConvertToVector256Int16(Sse2.UnpackHigh(sm, sm)));
+        return acc.GetLower() + acc.GetUpper();
+    }
+
+    /// <summary>The four horizontal sums of eight-lane int vectors, in order: one vphaddd tree and one fold of the lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Sum4(Vector256<int> r0, Vector256<int> r1, Vector256<int> r2, Vector256<int> r3)
+    {
+        var h = Avx2.HorizontalAdd(Avx2.HorizontalAdd(r0, r1), Avx2.HorizontalAdd(r2, r3));
+        return h.GetLower() + h.GetUpper();
+    }
+
     /// <summary>ScalarDot.Q4_KQ8_K's float expression; summs = Σ_j m_j·(bsums[2j] + bsums[2j+1]) by one vpmaddwd.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Q4_KSum(float sumf, byte* by, float xd, float xdmin, Vector512<int> isum, Vector256<short> pairedMins)
@@ -916,6 +1000,12 @@ internal static unsafe class Avx512Kernels
     public static void Q6_K<TTok>(byte* w, byte* a, nint aStride, int n, float* y, nint yStride)
         where TTok : struct, ITokenTile
     {
+        if (TTok.Count == 1)
+        {
+            TileStore.Store<TTok>(y, yStride, Q6_KOne(w, a, n / 256), 0, 0, 0);
+            return;
+        }
+
         int nb = n / 256;
         float* h16 = Fp16Table.Pointer;
         var m4 = Vector512.Create((byte)0x0F);
@@ -974,6 +1064,67 @@ internal static unsafe class Avx512Kernels
         }
 
         TileStore.Store<TTok>(y, yStride, s0, s1, s2, s3);
+    }
+
+    /// <summary>
+    /// One row against one token (decode): as <see cref="Q4_KOne"/>, four super-blocks reduce their exact integer sums
+    /// together and then add <c>(dx·dy)·isum</c> into sumf in the reference's order (bit-identical).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float Q6_KOne(byte* w, byte* a, int nb)
+    {
+        float* h16 = Fp16Table.Pointer;
+        float* f = stackalloc float[4];
+        float sumf = 0;
+        int i = 0;
+        for (; i + 4 <= nb; i += 4)
+        {
+            byte* bx = w + i * 210;
+            byte* by = a + i * 292;
+            var r0 = Q6_KInts(bx, by);
+            var r1 = Q6_KInts(bx + 210, by + 292);
+            var r2 = Q6_KInts(bx + 420, by + 584);
+            var r3 = Q6_KInts(bx + 630, by + 876);
+            Vector128.Store(Sse2.ConvertToVector128Single(Sum4(r0, r1, r2, r3)), f);
+            for (int b = 0; b < 4; b++)
+            {
+                float d = Fp16Table.Load(h16, bx + 210 * b + 208) * *(float*)(by + 292 * b);
+                sumf += d * f[b];
+            }
+        }
+
+        for (; i < nb; i++)
+        {
+            byte* bx = w + i * 210;
+            byte* by = a + i * 292;
+            int isum = Vector256.Sum(Q6_KInts(bx, by));
+            float d = Fp16Table.Load(h16, bx + 208) * *(float*)by;
+            sumf += d * isum;
+        }
+
+        return sumf;
+    }
+
+    /// <summary>One Q6_K super-block against one Q8_K block: the scaled, −32-offset products folded to eight int lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q6_KInts(byte* bx, byte* by)
+    {
+        var m4 = Vector512.Create((byte)0x0F);
+        var m30 = Vector512.Create((byte)0x30);
+        var k32 = Vector512.Create((byte)32);
+        var table = Avx2.ConvertToVector256Int16(Vector128.Load((sbyte*)(bx + 192))).ToVector512();
+        Vector512<int> acc = default;
+        for (int h = 0; h < 2; h++)
+        {
+            var ql = Vector512.Load(bx + 64 * h);
+            var qh = Twice(bx + 128 + 32 * h).AsUInt16();
+            var v01 = (ql & m4) | (Avx512BW.ShiftLeftLogicalVariable(qh, Counts(4, HighMinus2)).AsByte() & m30);
+            var v23 = (Avx512BW.ShiftRightLogical(ql.AsUInt16(), 4).AsByte() & m4) | (Avx512BW.ShiftRightLogicalVariable(qh, HighPlus2).AsByte() & m30);
+            int e = 4 + 128 * h;
+            acc += ScaledMinus(v01, k32, by + e, Scales16(table, 8 * h)) + ScaledMinus(v23, k32, by + e + 64, Scales16(table, 8 * h + 4));
+        }
+
+        return acc.GetLower() + acc.GetUpper();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
