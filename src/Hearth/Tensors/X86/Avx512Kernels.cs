@@ -26,6 +26,19 @@ internal unsafe interface IBlock512<TState>
     static abstract Vector512<float> StepOne(in TState w, float* h16, byte* by, Vector512<float> acc, ref float ms);
 }
 
+/// <summary>A 32-element block type with fp16 scales that the four-block driver handles: levels, integer sums and offsets.</summary>
+internal unsafe interface IQuad512 : IBlock512<Avx512Kernels.Levels>
+{
+    /// <summary>Offset of the fp16 weight offset m within a block (HasMin types).</summary>
+    static abstract int MinOffset { get; }
+
+    /// <summary>The 64 levels of the block at <paramref name="bx"/> and the next one (as in DecodePair).</summary>
+    static abstract Vector512<byte> UPair(byte* bx);
+
+    /// <summary>Exact per-four-byte integer sums of two blocks of levels against two activation blocks at <paramref name="by"/>.</summary>
+    static abstract Vector512<int> SumPair(Vector512<byte> u, byte* by);
+}
+
 /// <summary>
 /// Row kernels on 512-bit registers (AVX-512 F/BW/DQ/VL). .NET 10 exposes no 512-bit <c>vpdpbusd</c> for AVX512-VNNI (only
 /// through AVX10.2), so 8-bit products go through <c>vpmaddubsw</c> + <c>vpmaddwd</c>, which on full-width registers
@@ -46,9 +59,9 @@ internal static unsafe class Avx512Kernels
         GgmlType.F16 => new(&F16<Tokens1>, &F16<Tokens2>, &F16<Tokens3>, &F16<Tokens4>),
         GgmlType.BF16 => new(&BF16<Tokens1>, &BF16<Tokens2>, &BF16<Tokens3>, &BF16<Tokens4>),
         GgmlType.Q4_0 => new(&Blocks<Tokens1, Q4_0Block, Levels>, &Blocks<Tokens2, Q4_0Block, Levels>, &Blocks<Tokens3, Q4_0Block, Levels>, &Blocks<Tokens4, Q4_0Block, Levels>),
-        GgmlType.Q4_1 => new(&Blocks<Tokens1, Q4_1Block, Levels>, &Blocks<Tokens2, Q4_1Block, Levels>, &Blocks<Tokens3, Q4_1Block, Levels>, &Blocks<Tokens4, Q4_1Block, Levels>),
+        GgmlType.Q4_1 => new(&Quads<Tokens1, Q4_1Block>, &Quads<Tokens2, Q4_1Block>, &Quads<Tokens3, Q4_1Block>, &Quads<Tokens4, Q4_1Block>),
         GgmlType.Q5_0 => new(&Blocks<Tokens1, Q5_0Block, Levels>, &Blocks<Tokens2, Q5_0Block, Levels>, &Blocks<Tokens3, Q5_0Block, Levels>, &Blocks<Tokens4, Q5_0Block, Levels>),
-        GgmlType.Q5_1 => new(&Blocks<Tokens1, Q5_1Block, Levels>, &Blocks<Tokens2, Q5_1Block, Levels>, &Blocks<Tokens3, Q5_1Block, Levels>, &Blocks<Tokens4, Q5_1Block, Levels>),
+        GgmlType.Q5_1 => new(&Quads<Tokens1, Q5_1Block>, &Quads<Tokens2, Q5_1Block>, &Quads<Tokens3, Q5_1Block>, &Quads<Tokens4, Q5_1Block>),
         GgmlType.Q8_0 => new(&Blocks<Tokens1, Q8_0Block, SignedLevels>, &Blocks<Tokens2, Q8_0Block, SignedLevels>, &Blocks<Tokens3, Q8_0Block, SignedLevels>, &Blocks<Tokens4, Q8_0Block, SignedLevels>),
         GgmlType.Q8_1 => new(&Blocks<Tokens1, Q8_1Block, SignedLevels>, &Blocks<Tokens2, Q8_1Block, SignedLevels>, &Blocks<Tokens3, Q8_1Block, SignedLevels>, &Blocks<Tokens4, Q8_1Block, SignedLevels>),
         GgmlType.Q2_K => new(&Q2_K<Tokens1>, &Q2_K<Tokens2>, &Q2_K<Tokens3>, &Q2_K<Tokens4>),
@@ -268,6 +281,139 @@ internal static unsafe class Avx512Kernels
         }
     }
 
+    /// <summary>
+    /// The driver of Q4_1 and Q5_1: as <see cref="Blocks"/> (same accumulators, same products in the same
+    /// order), but four blocks at a time have their fp16 scales and offsets gathered by one word permute of the weights and one of
+    /// the activations, converted together and multiplied as vectors, then spread to one scale per 256-bit half. The
+    /// offset terms m·s (Q4_1, Q5_1) are added as vectors of four, and so in another order than Blocks.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Quads<TTok, TBlock>(byte* w, byte* a, nint aStride, int n, float* y, nint yStride)
+        where TTok : struct, ITokenTile
+        where TBlock : struct, IQuad512
+    {
+        int nb = n / 32;
+        float* h16 = Fp16Table.Pointer;
+        var wIdx = QuadIndex<TBlock>.Weights;
+        var aIdx = QuadIndex<TBlock>.Acts;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+        Vector128<float> q0 = default, q1 = default, q2 = default, q3 = default;
+        float m0 = 0, m1 = 0, m2 = 0, m3 = 0, k0 = 0, k1 = 0, k2 = 0, k3 = 0;
+        byte* bx = w;
+        byte* by = a;
+        for (int quads = nb / 4; quads > 0; quads--)
+        {
+            var u01 = TBlock.UPair(bx);
+            var u23 = TBlock.UPair(bx + 2 * TBlock.WeightBytes);
+            var wv = Avx512BW.PermuteVar32x16x2(Vector512.Load(bx).AsInt16(), wIdx, Vector512.Load(bx + 4 * TBlock.WeightBytes - 64).AsInt16());
+            Quad<TBlock>(wv, u01, u23, by, aIdx, ref a0, ref b0, ref q0);
+            if (TTok.Count > 1)
+            {
+                Quad<TBlock>(wv, u01, u23, by + aStride, aIdx, ref a1, ref b1, ref q1);
+            }
+
+            if (TTok.Count > 2)
+            {
+                Quad<TBlock>(wv, u01, u23, by + 2 * aStride, aIdx, ref a2, ref b2, ref q2);
+            }
+
+            if (TTok.Count > 3)
+            {
+                Quad<TBlock>(wv, u01, u23, by + 3 * aStride, aIdx, ref a3, ref b3, ref q3);
+            }
+
+            bx += 4 * TBlock.WeightBytes;
+            by += 4 * TBlock.ActBytes;
+        }
+
+        if ((nb & 2) != 0)
+        {
+            Pair<TTok, TBlock, Levels>(h16, bx, by, aStride, ref a0, ref a1, ref a2, ref a3, ref m0, ref m1, ref m2, ref m3);
+            bx += 2 * TBlock.WeightBytes;
+            by += 2 * TBlock.ActBytes;
+        }
+
+        if ((nb & 1) != 0)
+        {
+            var st = TBlock.DecodeOne(h16, bx);
+            b0 = TBlock.StepOne(st, h16, by, b0, ref k0);
+            if (TTok.Count > 1)
+            {
+                b1 = TBlock.StepOne(st, h16, by + aStride, b1, ref k1);
+            }
+
+            if (TTok.Count > 2)
+            {
+                b2 = TBlock.StepOne(st, h16, by + 2 * aStride, b2, ref k2);
+            }
+
+            if (TTok.Count > 3)
+            {
+                b3 = TBlock.StepOne(st, h16, by + 3 * aStride, b3, ref k3);
+            }
+        }
+
+        if (TBlock.HasMin)
+        {
+            TileStore.Store<TTok>(y, yStride, Vector512.Sum(a0 + b0) + (Vector128.Sum(q0) + (m0 + k0)), Vector512.Sum(a1 + b1) + (Vector128.Sum(q1) + (m1 + k1)),
+                Vector512.Sum(a2 + b2) + (Vector128.Sum(q2) + (m2 + k2)), Vector512.Sum(a3 + b3) + (Vector128.Sum(q3) + (m3 + k3)));
+        }
+        else
+        {
+            TileStore.Store<TTok>(y, yStride, Vector512.Sum(a0 + b0), Vector512.Sum(a1 + b1), Vector512.Sum(a2 + b2), Vector512.Sum(a3 + b3));
+        }
+    }
+
+    /// <summary>
+    /// Four blocks against one token: <paramref name="wv"/> holds the weight scales d in words 0-3 and offsets m in words
+    /// 8-11; the activations' d and s are permuted into words 4-7 and 12-15 beside them, all sixteen converted at once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Quad<TBlock>(Vector512<short> wv, Vector512<byte> u01, Vector512<byte> u23, byte* by, Vector512<short> aIdx,
+        ref Vector512<float> acc01, ref Vector512<float> acc23, ref Vector128<float> ms)
+        where TBlock : struct, IQuad512
+    {
+        var av = Avx512BW.PermuteVar32x16x2(Vector512.Load(by).AsInt16(), aIdx, Vector512.Load(by + 2 * TBlock.ActBytes).AsInt16());
+        var h = Avx2.Blend(wv.GetLower().AsInt32(), av.GetLower().AsInt32(), 0b1100_1100).AsInt16();
+        var f = HalfToSingle(Avx512F.ConvertToVector512Int32(h));
+        var d = (f.GetLower().GetLower() * f.GetLower().GetUpper()).ToVector256Unsafe().ToVector512Unsafe();
+        acc01 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(TBlock.SumPair(u01, by)),
+            Avx512F.PermuteVar16x32(d, Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)), acc01);
+        acc23 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(TBlock.SumPair(u23, by + 2 * TBlock.ActBytes)),
+            Avx512F.PermuteVar16x32(d, Vector512.Create(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3)), acc23);
+        if (TBlock.HasMin)
+        {
+            ms += f.GetUpper().GetLower() * f.GetUpper().GetUpper();
+        }
+    }
+
+    /// <summary>The word permutes of <see cref="Quads"/> for one block type (sources: 64 bytes at the first block and 64 ending at the fourth).</summary>
+    private static class QuadIndex<TBlock>
+        where TBlock : struct, IQuad512
+    {
+        /// <summary>Weights: d of blocks 0-3 to words 0-3, m to words 8-11; the second source starts 4·size − 64 bytes in.</summary>
+        public static readonly Vector512<short> Weights = Build(k => Word(k * TBlock.WeightBytes, 4 * TBlock.WeightBytes - 64),
+            k => Word(k * TBlock.WeightBytes + TBlock.MinOffset, 4 * TBlock.WeightBytes - 64), 0, 8);
+
+        /// <summary>Activations: d of blocks 0-3 to words 4-7, s (Q8_1; d again for Q8_0, never quants that may convert to slow subnormals) to words 12-15; the second source starts at block 2.</summary>
+        public static readonly Vector512<short> Acts = Build(k => Word(k * TBlock.ActBytes, 2 * TBlock.ActBytes),
+            k => Word(k * TBlock.ActBytes + (TBlock.HasMin ? 2 : 0), 2 * TBlock.ActBytes), 4, 12);
+
+        private static short Word(int offset, int second) => (short)(offset <= 62 ? offset / 2 : 32 + (offset - second) / 2);
+
+        private static Vector512<short> Build(Func<int, short> d, Func<int, short> m, int dAt, int mAt)
+        {
+            var words = new short[32];
+            for (int k = 0; k < 4; k++)
+            {
+                words[dAt + k] = d(k);
+                words[mAt + k] = m(k);
+            }
+
+            return Vector512.Create(words);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Pair<TTok, TBlock, TState>(float* h16, byte* bx, byte* by, nint aStride,
         ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3,
@@ -295,7 +441,7 @@ internal static unsafe class Avx512Kernels
     }
 
     /// <summary>Two decoded blocks: 64 unsigned levels, their scales and (for the _1 types) offsets.</summary>
-    private readonly struct Levels(Vector512<byte> u, float da, float db, float ma, float mb)
+    internal readonly struct Levels(Vector512<byte> u, float da, float db, float ma, float mb)
     {
         public readonly Vector512<byte> U = u;
         public readonly float DA = da;
@@ -427,8 +573,16 @@ internal static unsafe class Avx512Kernels
     }
 
     /// <summary>Q4_1 (20 bytes: d, m, 16 nibble bytes) against Q8_1 (36 bytes: d, s, 32 qs): d·d'·Σq·q' + m·s.</summary>
-    private readonly struct Q4_1Block : IBlock512<Levels>
+    private readonly struct Q4_1Block : IQuad512
     {
+        public static int MinOffset => 2;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<byte> UPair(byte* bx) => NibblesPair(bx + 4, bx + 24);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<int> SumPair(Vector512<byte> u, byte* by) => Dot(u, ActPair(by + 4, 36));
+
         public static int WeightBytes => 20;
         public static int ActBytes => 36;
         public static bool HasMin => true;
@@ -448,8 +602,16 @@ internal static unsafe class Avx512Kernels
     }
 
     /// <summary>Q5_1 (24 bytes: d, m, 32 fifth bits, 16 nibble bytes) against Q8_1.</summary>
-    private readonly struct Q5_1Block : IBlock512<Levels>
+    private readonly struct Q5_1Block : IQuad512
     {
+        public static int MinOffset => 2;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<byte> UPair(byte* bx) => NibblesPair(bx + 8, bx + 32) | FifthBitsPair(Unsafe.ReadUnaligned<uint>(bx + 4), Unsafe.ReadUnaligned<uint>(bx + 28));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<int> SumPair(Vector512<byte> u, byte* by) => Dot(u, ActPair(by + 4, 36));
+
         public static int WeightBytes => 24;
         public static int ActBytes => 36;
         public static bool HasMin => true;
