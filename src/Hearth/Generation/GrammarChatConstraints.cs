@@ -83,7 +83,7 @@ public sealed class GrammarChatConstraints : IChatConstraintFactory
             if (syntax.Shape == ToolCallBodyShape.NameThenArguments)
             {
                 AppendRenamed(gbnf, JsonSchemaGrammar.ToGbnf(parameters), $"{rule}-args", $"t{i}-");
-                gbnf.Append(rule).Append(" ::= ").Append(Literal(t.Name + syntax.NameArgumentsSeparator)).Append(' ').Append(rule).Append("-args\n");
+                gbnf.Append(rule).Append(" ::= ").Append(GbnfWriter.Literal(t.Name + syntax.NameArgumentsSeparator)).Append(' ').Append(rule).Append("-args\n");
             }
             else
             {
@@ -108,30 +108,9 @@ public sealed class GrammarChatConstraints : IChatConstraintFactory
             alternatives.Add(rule);
         }
 
-        gbnf.Append("root ::= ").Append(Literal(syntax.Prefix + syntax.CallPrefix)).Append(" (").Append(string.Join(" | ", alternatives)).Append(") ")
-            .Append(Literal(syntax.CallSuffix + syntax.Suffix)).Append('\n');
+        gbnf.Append("root ::= ").Append(GbnfWriter.Literal(syntax.Prefix + syntax.CallPrefix)).Append(" (").Append(string.Join(" | ", alternatives)).Append(") ")
+            .Append(GbnfWriter.Literal(syntax.CallSuffix + syntax.Suffix)).Append('\n');
         return Grammar.Grammar.Parse(gbnf.ToString());
-    }
-
-    /// <summary>A GBNF string literal (an empty string becomes an empty group).</summary>
-    private static string Literal(string text)
-    {
-        if (text.Length == 0) return "\"\"";
-        var sb = new StringBuilder("\"");
-        foreach (var c in text)
-        {
-            sb.Append(c switch
-            {
-                '"' => "\\\"",
-                '\\' => "\\\\",
-                '\n' => "\\n",
-                '\r' => "\\r",
-                '\t' => "\\t",
-                _ => c.ToString(),
-            });
-        }
-
-        return sb.Append('"').ToString();
     }
 
     /// <summary>

@@ -111,8 +111,12 @@ public sealed class TextGenerator
             sampler.Accept(token);
             constraint?.Accept(token);
             var text = stops.Push(decoder.Append(token));
-            Stats = Stats with { GeneratedTokens = generated, GenerationTime = sw.Elapsed };
-            if (text.Length > 0) yield return text;
+            if (text.Length > 0)
+            {
+                // Progress is published with each piece of text, not per token: no allocation for tokens that add none.
+                Stats = Stats with { GeneratedTokens = generated, GenerationTime = sw.Elapsed };
+                yield return text;
+            }
             if (stops.Stopped)
             {
                 reason = FinishReason.Stop;

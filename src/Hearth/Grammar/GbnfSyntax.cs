@@ -506,6 +506,14 @@ internal static class GbnfWriter
         }
     }
 
+    /// <summary>The GBNF string literal for <paramref name="text"/>, quotes included.</summary>
+    internal static string Literal(string text)
+    {
+        var sb = new StringBuilder("\"");
+        foreach (var rune in text.EnumerateRunes()) AppendChar(sb, rune.Value, inClass: false);
+        return sb.Append('"').ToString();
+    }
+
     /// <summary>Appends one code point as GBNF literal or class text, escaping what the parser would misread.</summary>
     internal static void AppendChar(StringBuilder sb, int cp, bool inClass)
     {

@@ -252,12 +252,7 @@ public static class JsonSchemaGrammar
             }
         }
 
-        private static string Literal(string text)
-        {
-            var sb = new StringBuilder("\"");
-            foreach (var rune in text.EnumerateRunes()) GbnfWriter.AppendChar(sb, rune.Value, inClass: false);
-            return sb.Append('"').ToString();
-        }
+        private static string Literal(string text) => GbnfWriter.Literal(text);
 
         /// <summary>The GBNF literal for a JSON string's text, quotes included (e.g. <c>"\"name\""</c>).</summary>
         private static string JsonStringLiteral(string value) => Literal(JsonSerializer.Serialize(value, CompactJson));

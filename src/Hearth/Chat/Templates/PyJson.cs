@@ -165,7 +165,8 @@ internal static class PyJson
     private static string FloatText(double d) =>
         double.IsNaN(d) ? "NaN" : double.IsPositiveInfinity(d) ? "Infinity" : double.IsNegativeInfinity(d) ? "-Infinity" : Py.FloatRepr(d);
 
-    private static void WriteString(StringBuilder sb, string s, bool ascii)
+    /// <summary>A JSON string literal as Python's json.dumps writes it; <paramref name="ascii"/> also escapes non-ASCII.</summary>
+    internal static void WriteString(StringBuilder sb, string s, bool ascii)
     {
         sb.Append('"');
         foreach (char c in s)

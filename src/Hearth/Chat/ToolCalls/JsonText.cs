@@ -233,27 +233,5 @@ internal static class JsonText
     }
 
     /// <summary>A JSON string literal with Python's escapes (quote, backslash, control characters) and nothing else escaped.</summary>
-    public static void WriteString(StringBuilder sb, string text)
-    {
-        sb.Append('"');
-        foreach (char c in text)
-        {
-            switch (c)
-            {
-                case '"': sb.Append("\\\""); break;
-                case '\\': sb.Append("\\\\"); break;
-                case '\n': sb.Append("\\n"); break;
-                case '\r': sb.Append("\\r"); break;
-                case '\t': sb.Append("\\t"); break;
-                case '\b': sb.Append("\\b"); break;
-                case '\f': sb.Append("\\f"); break;
-                default:
-                    if (c < 0x20) sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    else sb.Append(c);
-                    break;
-            }
-        }
-
-        sb.Append('"');
-    }
+    public static void WriteString(StringBuilder sb, string text) => Templates.PyJson.WriteString(sb, text, ascii: false);
 }
