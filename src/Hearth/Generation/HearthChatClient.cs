@@ -16,7 +16,23 @@ namespace Hearth.Generation;
 /// </summary>
 public sealed class HearthChatClient : IChatClient
 {
+    /// <summary><see cref="ChatOptions.AdditionalProperties"/> key: true asks for the log-probability of each token.</summary>
+    public const string LogprobsOption = "logprobs";
+
+    /// <summary><see cref="ChatOptions.AdditionalProperties"/> key: how many alternatives (0..20) to report per token.</summary>
+    public const string TopLogprobsOption = "top_logprobs";
+
+    /// <summary>
+    /// <see cref="ChatResponseUpdate.AdditionalProperties"/> key of the <see cref="SampledToken"/>[] behind an update
+    /// (ids and log-probabilities), present when log-probabilities were asked for.
+    /// </summary>
+    public const string TokensProperty = "hearth.tokens";
+
+    /// <summary>Key of the final update's <see cref="FinishReason"/> name.</summary>
+    public const string FinishReasonProperty = "hearth.finish_reason";
+
     private readonly LanguageModel _model;
+    private readonly Hearth.Serving.SequenceScheduler? _scheduler;
 
     /// <param name="model">The loaded model (not owned: disposing the client leaves it loaded).</param>
     /// <param name="template">The chat template; by default the model's own, or a built-in fallback.</param>
@@ -29,6 +45,13 @@ public sealed class HearthChatClient : IChatClient
         ModelId = System.IO.Path.GetFileNameWithoutExtension(model.File.Path);
         Metadata = new ChatClientMetadata("hearth", null, ModelId);
     }
+
+    /// <summary>
+    /// A client whose generations run in <paramref name="scheduler"/>'s batched sequences (a server's model): concurrent
+    /// calls are decoded together and wait in its queue when every sequence is busy.
+    /// </summary>
+    public HearthChatClient(Hearth.Serving.SequenceScheduler scheduler, ChatTemplate? template = null, IChatConstraintFactory? constraints = null)
+        : this(scheduler.Model, template, constraints) => _scheduler = scheduler;
 
     public ChatTemplate Template { get; }
 
@@ -56,32 +79,28 @@ public sealed class HearthChatClient : IChatClient
         var request = Prepare(messages, options);
         var responseId = $"chatcmpl-{Guid.NewGuid():N}";
         var created = DateTimeOffset.UtcNow;
-        var channel = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var generator = new TextGenerator(_model, request.Context);
-        var producer = Task.Run(() =>
-        {
-            try
-            {
-                foreach (var piece in generator.Generate(request.Prompt, request.Options, cancellationToken)) channel.Writer.TryWrite(piece);
-                channel.Writer.TryComplete();
-            }
-            catch (Exception e)
-            {
-                channel.Writer.TryComplete(e);
-            }
-        }, CancellationToken.None);
-
+        var (logprobs, topLogprobs) = LogprobOptions(options);
+        var (tokens, completion) = Start(request, logprobs, topLogprobs, cancellationToken);
         var text = new System.Text.StringBuilder();
-        await foreach (var piece in channel.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        var pendingTokens = new List<SampledToken>();
+        await foreach (var token in tokens.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
         {
-            text.Append(piece);
+            text.Append(token.Text);
             if (request.HoldText) continue;
-            yield return new ChatResponseUpdate(ChatRole.Assistant, piece) { ResponseId = responseId, MessageId = responseId, CreatedAt = created, ModelId = ModelId };
+            if (logprobs && token.Token >= 0) pendingTokens.Add(token);
+            if (token.Text.Length == 0) continue;
+            var update = new ChatResponseUpdate(ChatRole.Assistant, token.Text) { ResponseId = responseId, MessageId = responseId, CreatedAt = created, ModelId = ModelId };
+            if (pendingTokens.Count > 0)
+            {
+                update.AdditionalProperties = new AdditionalPropertiesDictionary { [TokensProperty] = pendingTokens.ToArray() };
+                pendingTokens.Clear();
+            }
+
+            yield return update;
         }
 
-        await producer.ConfigureAwait(false);
+        var stats = await completion.ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
-        var stats = generator.Stats;
         var final = new ChatResponseUpdate { Role = ChatRole.Assistant, ResponseId = responseId, MessageId = responseId, CreatedAt = created, ModelId = ModelId };
         if (request.HoldText)
         {
@@ -95,8 +114,54 @@ public sealed class HearthChatClient : IChatClient
             OutputTokenCount = stats.GeneratedTokens,
             TotalTokenCount = stats.PromptTokens + stats.GeneratedTokens,
         }));
-        final.AdditionalProperties = new AdditionalPropertiesDictionary { ["hearth.finish_reason"] = stats.FinishReason.ToString() };
+        final.AdditionalProperties = new AdditionalPropertiesDictionary { [FinishReasonProperty] = stats.FinishReason.ToString() };
+        if (pendingTokens.Count > 0) final.AdditionalProperties[TokensProperty] = pendingTokens.ToArray();
         yield return final;
+    }
+
+    /// <summary>Runs a prepared request in the scheduler, or alone on the model's pool.</summary>
+    private (ChannelReader<SampledToken> Tokens, Task<GenerationStats> Completion) Start(ChatRequest request, bool logprobs, int topLogprobs, CancellationToken cancellation)
+    {
+        if (_scheduler != null)
+        {
+            var handle = _scheduler.Submit(new Hearth.Serving.SequenceRequest
+            {
+                Prompt = request.Prompt,
+                Options = request.Options,
+                Context = request.Context,
+                Logprobs = logprobs,
+                TopLogprobs = topLogprobs,
+            }, cancellation);
+            return (handle.Tokens, handle.Completion);
+        }
+
+        var channel = Channel.CreateUnbounded<SampledToken>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var generator = new TextGenerator(_model, request.Context);
+        var producer = Task.Run(() =>
+        {
+            try
+            {
+                foreach (var token in generator.GenerateTokens(request.Prompt, request.Options, logprobs, topLogprobs, cancellation)) channel.Writer.TryWrite(token);
+                channel.Writer.TryComplete();
+                return generator.Stats;
+            }
+            catch (Exception e)
+            {
+                channel.Writer.TryComplete(e);
+                throw;
+            }
+        }, CancellationToken.None);
+        return (channel.Reader, producer);
+    }
+
+    private static (bool Logprobs, int Top) LogprobOptions(ChatOptions? options)
+    {
+        var extra = options?.AdditionalProperties;
+        if (extra == null) return (false, 0);
+        bool logprobs = extra.TryGetValue(LogprobsOption, out bool lp) && lp;
+        int top = extra.TryGetValue(TopLogprobsOption, out int t) ? t : 0;
+        if (top is < 0 or > SequenceSampler.MaxTopLogprobs) throw new ArgumentOutOfRangeException(nameof(options), $"top_logprobs {top} must be within 0..{SequenceSampler.MaxTopLogprobs}");
+        return (logprobs || top > 0, top);
     }
 
     /// <summary>Renders the prompt and maps the options; everything that can be refused is refused here, before generating.</summary>

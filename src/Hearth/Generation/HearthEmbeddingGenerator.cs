@@ -20,7 +20,9 @@ public enum EmbeddingPooling
 public sealed class HearthEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
 {
     private readonly LanguageModel _model;
+    private readonly Hearth.Serving.SequenceScheduler? _scheduler;
 
+    /// <summary>Embeds with the model's own compute pool (concurrent calls take turns on it).</summary>
     public HearthEmbeddingGenerator(LanguageModel model, EmbeddingPooling? pooling = null, bool normalize = true)
     {
         _model = model;
@@ -28,6 +30,10 @@ public sealed class HearthEmbeddingGenerator : IEmbeddingGenerator<string, Embed
         Pooling = pooling ?? PoolingFromMetadata(model);
         Metadata = new EmbeddingGeneratorMetadata("hearth", null, System.IO.Path.GetFileNameWithoutExtension(model.File.Path), model.Transformer.Hp.EmbeddingLength);
     }
+
+    /// <summary>Embeds between the decode steps of <paramref name="scheduler"/>, which then has the model to itself.</summary>
+    public HearthEmbeddingGenerator(Hearth.Serving.SequenceScheduler scheduler, EmbeddingPooling? pooling = null, bool normalize = true)
+        : this(scheduler.Model, pooling, normalize) => _scheduler = scheduler;
 
     public EmbeddingPooling Pooling { get; }
 
@@ -73,11 +79,12 @@ public sealed class HearthEmbeddingGenerator : IEmbeddingGenerator<string, Embed
     public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(values);
-        return Task.Run(() =>
+        var texts = values.ToList();
+        GeneratedEmbeddings<Embedding<float>> Work(LanguageModel _)
         {
             var result = new GeneratedEmbeddings<Embedding<float>>();
             long tokens = 0;
-            foreach (var text in values)
+            foreach (var text in texts)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 tokens += _model.Tokenizer.Encode(text, addSpecial: true).Length;
@@ -86,7 +93,9 @@ public sealed class HearthEmbeddingGenerator : IEmbeddingGenerator<string, Embed
 
             result.Usage = new UsageDetails { InputTokenCount = tokens, TotalTokenCount = tokens };
             return result;
-        }, cancellationToken);
+        }
+
+        return _scheduler != null ? _scheduler.RunExclusiveAsync(Work, cancellationToken) : Task.Run(() => Work(_model), cancellationToken);
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>

@@ -13,14 +13,12 @@ public sealed class TextGenerator
     private readonly LanguageModel _model;
     private readonly InferenceState _state;
     private readonly float[] _logits;
-    private readonly bool[] _allowed;
 
     public TextGenerator(LanguageModel model, int context = 0, KvCacheType cacheType = KvCacheType.F32)
     {
         _model = model;
         _state = model.CreateState(context, cacheType);
         _logits = new float[model.Transformer.VocabSize];
-        _allowed = new bool[model.Transformer.VocabSize];
     }
 
     /// <summary>Counts and timings of the last (or current) generation.</summary>
@@ -47,110 +45,55 @@ public sealed class TextGenerator
         options.Validate();
         if (promptTokens.Count == 0) throw new ArgumentException("the prompt has no tokens (give text, or let the model add BOS)", nameof(promptTokens));
         if (promptTokens.Count > _state.Cache.Context) throw new ContextOverflowException(0, promptTokens.Count, _state.Cache.Context);
-        return Run(promptTokens.ToArray(), options, cancellation);
+        return Texts(Run(promptTokens.ToArray(), options, logprobs: false, topLogprobs: 0, cancellation));
     }
 
-    private IEnumerable<string> Run(int[] prompt, GenerationOptions options, CancellationToken cancellation)
+    /// <summary>
+    /// Streams every sampled token of the continuation, with the text it released and, when asked, its log-probabilities;
+    /// held-back text released at the end comes as a last entry with token −1.
+    /// </summary>
+    public IEnumerable<SampledToken> GenerateTokens(IReadOnlyList<int> promptTokens, GenerationOptions options, bool logprobs = false, int topLogprobs = 0, CancellationToken cancellation = default)
     {
-        var tokenizer = _model.Tokenizer;
-        var sampler = new Sampler(_model.Transformer.VocabSize, options.Sampling);
-        var decoder = tokenizer.CreateDecoder();
-        var stops = new StopStringMatcher(options.Stop);
+        options.Validate();
+        if (promptTokens.Count == 0) throw new ArgumentException("the prompt has no tokens (give text, or let the model add BOS)", nameof(promptTokens));
+        if (promptTokens.Count > _state.Cache.Context) throw new ContextOverflowException(0, promptTokens.Count, _state.Cache.Context);
+        return Run(promptTokens.ToArray(), options, logprobs, topLogprobs, cancellation);
+    }
+
+    private static IEnumerable<string> Texts(IEnumerable<SampledToken> tokens)
+    {
+        foreach (var t in tokens)
+        {
+            if (t.Text.Length > 0) yield return t.Text;
+        }
+    }
+
+    private IEnumerable<SampledToken> Run(int[] prompt, GenerationOptions options, bool logprobs, int topLogprobs, CancellationToken cancellation)
+    {
+        var steps = new SequenceSampler(_model, options, logprobs, topLogprobs);
         GeneratedTokens.Clear();
         _state.Reset();
-        foreach (var t in prompt) sampler.Accept(t);
+        steps.AcceptPrompt(prompt);
 
         var sw = Stopwatch.StartNew();
         _model.Transformer.Forward(_state, prompt, _logits, allLogits: false, _model.Pool);
         var promptTime = sw.Elapsed;
         sw.Restart();
-        var reason = FinishReason.None;
-        int generated = 0;
         Stats = new GenerationStats { PromptTokens = prompt.Length, PromptTime = promptTime };
 
-        while (reason == FinishReason.None)
+        while (steps.TryNext(_logits, _state.Position, _state.Cache.Context, cancellation.IsCancellationRequested, out var next))
         {
-            if (cancellation.IsCancellationRequested)
-            {
-                reason = FinishReason.Cancelled;
-                break;
-            }
+            GeneratedTokens.Add(next.Token);
+            // Progress is published with each piece of text, not per token: no allocation for tokens that add none.
+            if (next.Text.Length > 0) Stats = Stats with { GeneratedTokens = steps.Generated, GenerationTime = sw.Elapsed };
+            yield return next;
 
-            if (options.MaxTokens >= 0 && generated >= options.MaxTokens)
-            {
-                reason = FinishReason.Length;
-                break;
-            }
-
-            var constraint = options.Constraint;
-            if (constraint != null && constraint.MustStop)
-            {
-                reason = FinishReason.Stop;
-                break;
-            }
-
-            int token;
-            if (constraint != null)
-            {
-                constraint.ComputeMask(_allowed);
-                token = sampler.Sample(_logits, _allowed);
-            }
-            else
-            {
-                token = sampler.Sample(_logits);
-            }
-
-            if (tokenizer.IsEndOfGeneration(token) && !options.IgnoreEndOfGeneration)
-            {
-                reason = FinishReason.EndOfGeneration;
-                break;
-            }
-
-            generated++;
-            GeneratedTokens.Add(token);
-            sampler.Accept(token);
-            constraint?.Accept(token);
-            var text = stops.Push(decoder.Append(token));
-            if (text.Length > 0)
-            {
-                // Progress is published with each piece of text, not per token: no allocation for tokens that add none.
-                Stats = Stats with { GeneratedTokens = generated, GenerationTime = sw.Elapsed };
-                yield return text;
-            }
-            if (stops.Stopped)
-            {
-                reason = FinishReason.Stop;
-                break;
-            }
-
-            if (options.MaxTokens >= 0 && generated >= options.MaxTokens)
-            {
-                reason = FinishReason.Length;
-                break;
-            }
-
-            if (_state.Position >= _state.Cache.Context)
-            {
-                reason = FinishReason.ContextFull;
-                break;
-            }
-
-            _model.Transformer.Forward(_state, [token], _logits, allLogits: false, _model.Pool);
+            if (steps.Reason != FinishReason.None) break;
+            _model.Transformer.Forward(_state, [next.Token], _logits, allLogits: false, _model.Pool);
         }
 
-        var tail = stops.Push(decoder.Flush());
-        if (!stops.Stopped) tail += stops.Flush();
-        if (options.Constraint is { IsComplete: false } && reason is FinishReason.Length or FinishReason.ContextFull or FinishReason.EndOfGeneration or FinishReason.Stop)
-        {
-            // Never report an incomplete constrained output as a valid one.
-            reason = FinishReason.Truncated;
-        }
-        else if (stops.Stopped)
-        {
-            reason = FinishReason.Stop;
-        }
-
-        Stats = Stats with { GeneratedTokens = generated, GenerationTime = sw.Elapsed, FinishReason = reason };
-        if (tail.Length > 0) yield return tail;
+        var tail = steps.Finish();
+        Stats = Stats with { GeneratedTokens = steps.Generated, GenerationTime = sw.Elapsed, FinishReason = steps.Reason };
+        if (tail.Length > 0) yield return new SampledToken(-1, tail, 0, null);
     }
 }

@@ -139,6 +139,39 @@ public sealed class Transformer
     public void ForwardHidden(InferenceState state, ReadOnlySpan<int> tokens, Span<float> hidden, ComputePool? pool = null) =>
         Run(state, tokens, hidden, Output.AllHidden, pool);
 
+    /// <summary>
+    /// One decode step for several sequences at once: <paramref name="tokens"/>[i] runs at the next position of
+    /// <paramref name="sequences"/>[i], and <paramref name="logits"/> receives [n][vocab]. The matrix products read each
+    /// weight once for the whole step (the batch's activation rows live in <paramref name="scratch"/>); attention runs per
+    /// sequence against its own KV cache. Every output is bit-identical to running each sequence alone through
+    /// <see cref="Forward"/>: the kernels give the same result for a row whatever the batch around it.
+    /// </summary>
+    /// <exception cref="ArgumentException">Counts disagree, the batch exceeds the scratch's batch size, a sequence appears
+    /// twice, or a sequence has LoRA adapters (adapted sequences run alone).</exception>
+    /// <exception cref="ContextOverflowException">A sequence's context is full.</exception>
+    public void ForwardSequences(InferenceState scratch, ReadOnlySpan<InferenceState> sequences, ReadOnlySpan<int> tokens, Span<float> logits, ComputePool? pool = null)
+    {
+        int n = tokens.Length;
+        if (n == 0) throw new ArgumentException("no tokens to evaluate", nameof(tokens));
+        if (sequences.Length != n) throw new ArgumentException($"{n} tokens for {sequences.Length} sequences: give one token per sequence", nameof(sequences));
+        if (n > scratch.BatchSize) throw new ArgumentException($"{n} sequences exceed the scratch state's batch size {scratch.BatchSize}", nameof(scratch));
+        if (logits.Length < n * VocabSize) throw new ArgumentException($"logits buffer holds {logits.Length} floats, {n * VocabSize} needed", nameof(logits));
+        if (scratch.Adapters.Length != 0) throw new ArgumentException("the scratch state must not have adapters", nameof(scratch));
+        for (int i = 0; i < n; i++)
+        {
+            var seq = sequences[i];
+            if (seq.Adapters.Length != 0) throw new ArgumentException($"sequence {i} has LoRA adapters; adapted sequences must run alone", nameof(sequences));
+            if (seq.Position + 1 > seq.Cache.Context) throw new ContextOverflowException(seq.Position, 1, seq.Cache.Context);
+            if ((uint)tokens[i] >= (uint)TokenEmbedding.Rows) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {tokens[i]} is outside the vocabulary (0..{TokenEmbedding.Rows - 1})");
+            for (int j = 0; j < i; j++)
+            {
+                if (ReferenceEquals(sequences[j], seq)) throw new ArgumentException($"sequences {j} and {i} are the same state", nameof(sequences));
+            }
+        }
+
+        ForwardBatch(scratch, sequences, tokens, logits[..(n * VocabSize)], Output.AllLogits, lastChunk: true, pool);
+    }
+
     private enum Output
     {
         LastLogits,
@@ -163,11 +196,15 @@ public sealed class Transformer
             int n = Math.Min(state.BatchSize, tokens.Length - start);
             bool last = start + n == tokens.Length;
             var chunk = kind == Output.LastLogits ? output[..width] : output.Slice(start * width, n * width);
-            ForwardBatch(state, tokens.Slice(start, n), chunk, kind, last, pool);
+            ForwardBatch(state, [], tokens.Slice(start, n), chunk, kind, last, pool);
         }
     }
 
-    private void ForwardBatch(InferenceState s, ReadOnlySpan<int> tokens, Span<float> output, Output kind, bool lastChunk, ComputePool? pool)
+    /// <summary>
+    /// Runs a batch of rows through every layer. With no <paramref name="seqs"/>, the rows are consecutive positions of
+    /// <paramref name="s"/>; otherwise row t is the next position of seqs[t] and <paramref name="s"/> is only scratch.
+    /// </summary>
+    private void ForwardBatch(InferenceState s, ReadOnlySpan<InferenceState> seqs, ReadOnlySpan<int> tokens, Span<float> output, Output kind, bool lastChunk, ComputePool? pool)
     {
         int n = tokens.Length;
         int e = Hp.EmbeddingLength;
@@ -185,7 +222,7 @@ public sealed class Transformer
         for (int l = 0; l < Layers.Count; l++)
         {
             var layer = Layers[l];
-            Attention(s, layer, l, x, xb, n, pos0, pool);
+            Attention(s, seqs, layer, l, x, xb, n, pos0, pool);
             if (layer.PostAttnNorm is { } pan) NormRows(xb, pan.Span, n, e);
             Add(x, xb);
             FeedForward(s, layer, x, xb, n, pool);
@@ -193,7 +230,8 @@ public sealed class Transformer
             Add(x, xb);
         }
 
-        s.Position += n;
+        if (seqs.IsEmpty) s.Position += n;
+        foreach (var seq in seqs) seq.Position++;
         if (kind == Output.LastLogits && !lastChunk) return;
 
         int first = kind == Output.LastLogits ? n - 1 : 0;
@@ -206,7 +244,7 @@ public sealed class Transformer
         if (Spec.FinalSoftCap > 0) Activations.SoftCap(outLogits, Spec.FinalSoftCap);
     }
 
-    private void Attention(InferenceState s, LayerWeights layer, int l, Span<float> x, Span<float> xb, int n, int pos0, ComputePool? pool)
+    private void Attention(InferenceState s, ReadOnlySpan<InferenceState> seqs, LayerWeights layer, int l, Span<float> x, Span<float> xb, int n, int pos0, ComputePool? pool)
     {
         int e = Hp.EmbeddingLength;
         int hd = Hp.KeyLength;
@@ -263,21 +301,43 @@ public sealed class Transformer
                 for (int h = 0; h < nkv; h++) RmsNorm.ApplyInPlace(kt.Slice(h * hd, hd), kn.Span, Hp.RmsEpsilon);
             }
 
-            layer.Rope.Apply(qt, hd, pos0 + t);
-            layer.Rope.Apply(kt, hd, pos0 + t);
-            s.Cache.Store(l, pos0 + t, kt, vt);
+            var (seq, pos) = seqs.IsEmpty ? (s, pos0 + t) : (seqs[t], seqs[t].Position);
+            layer.Rope.Apply(qt, hd, pos);
+            layer.Rope.Apply(kt, hd, pos);
+            seq.Cache.Store(l, pos, kt, vt);
         }
 
         // Scaled dot-product attention with grouped-query heads, causal and (on sliding layers) windowed.
         var outAll = s.AttnOut.AsSpan(0, n * nh * hdv);
+        if (seqs.IsEmpty)
+        {
+            SelfAttention(s, layer, l, q, n, pos0, pool);
+        }
+        else
+        {
+            // Each sequence attends over its own cache: its query row goes through its own buffers, as when it runs alone.
+            int ow = nh * hdv;
+            for (int t = 0; t < n; t++)
+            {
+                var seq = seqs[t];
+                q.Slice(t * qw, qw).CopyTo(seq.Q);
+                SelfAttention(seq, layer, l, seq.Q.AsSpan(0, qw), 1, seq.Position, pool);
+                seq.AttnOut.AsSpan(0, ow).CopyTo(outAll.Slice(t * ow, ow));
+            }
+        }
+
+        Project(s, layer.Wo, outAll, n, xb, pool);
+    }
+
+    /// <summary>Attention of n query rows (in s.Q) at positions pos0.. of s's cache, into s.AttnOut.</summary>
+    private void SelfAttention(InferenceState s, LayerWeights layer, int l, Span<float> q, int n, int pos0, ComputePool? pool)
+    {
         s.Cache.PrepareQuery(q);
         s.Attention.Prepare(s.Cache, l, s.Q, s.AttnOut, n, pos0, layer.Sliding ? Spec.SlidingWindow : 0, Hp, Spec.AttentionScale, Spec.AttentionSoftCap, pool?.ThreadCount ?? 1);
         // Attention of one token over a short context is less work than handing it to the workers and back.
-        long attnWork = (long)n * nh * Math.Max(hd, hdv) * (pos0 + n);
+        long attnWork = (long)n * Hp.HeadCount * Math.Max(Hp.KeyLength, Hp.ValueLength) * (pos0 + n);
         if (pool != null && attnWork > InlineAttentionWork) pool.Run(s.Attention);
         else s.Attention.Execute(0, 1);
-
-        Project(s, layer.Wo, outAll, n, xb, pool);
     }
 
     /// <summary>Multiply-adds (per q·k or weight·v pass) below which attention runs on the calling thread.</summary>
@@ -431,6 +491,13 @@ public sealed class InferenceState
     /// <summary>Bytes of the activation buffers (everything this state holds besides the KV cache).</summary>
     public long ScratchBytes =>
         4L * (X.Length + Xb.Length + Q.Length + K.Length + V.Length + Qkv.Length + AttnOut.Length + Gate.Length + Up.Length + GateUp.Length + LoraRank.Length + LoraOut.Length);
+
+    /// <summary>The <see cref="ScratchBytes"/> a state of this batch size will have (without adapters).</summary>
+    public static long EstimateScratchBytes(HyperParameters hp, int batchSize)
+    {
+        long perRow = 2L * hp.EmbeddingLength + 2L * (hp.QueryWidth + hp.KvWidth + hp.ValueWidth) + (long)hp.HeadCount * hp.ValueLength + 4L * hp.FeedForwardLength;
+        return 4L * batchSize * perRow;
+    }
 
     /// <summary>Forgets every position (the cache contents are simply overwritten later).</summary>
     public void Reset() => Position = 0;
