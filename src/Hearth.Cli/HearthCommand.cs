@@ -221,9 +221,10 @@ public static class HearthCommand
         var reps = new Option<int>("-r", "--repetitions") { Description = "timed runs of each test", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
         var buffer = new Option<int>("--buffer-mib") { Description = "buffer read by the bandwidth measurement, in MiB", DefaultValueFactory = _ => 1024 };
-        var cmd = new Command("bench", "Measure prompt and generation speed of a model (like llama-bench), or memory read bandwidth.")
+        var streams = new Option<string?>("--streams") { Description = "measure aggregate generation of concurrent streams instead, e.g. 1,4,8 (-p: prompt per stream, default 32)" };
+        var cmd = new Command("bench", "Measure prompt and generation speed of a model (like llama-bench), memory read bandwidth, or concurrent streams.")
         {
-            model, memory, prompt, gen, threads, reps, json, buffer,
+            model, memory, prompt, gen, threads, reps, json, buffer, streams,
         };
         cmd.SetAction((r, cancel) =>
         {
@@ -239,6 +240,22 @@ public static class HearthCommand
             }
 
             var path = r.GetValue(model) ?? throw new ArgumentException("give a model file, or --memory");
+            if (r.GetValue(streams) is { } streamText)
+            {
+                int[] threadCounts = threadText != null ? ThreadCounts.Parse(threadText) : [0];
+                if (threadCounts.Length != 1) throw new ArgumentException("--streams runs with one thread count");
+                var concurrency = ConcurrencyBenchmark.Run(path, new ConcurrencyBenchmarkOptions
+                {
+                    Streams = ThreadCounts.Parse(streamText),
+                    PromptTokens = r.GetResult(prompt) is { Implicit: false } ? r.GetValue(prompt) : 32,
+                    GenerateTokens = r.GetValue(gen),
+                    Repetitions = r.GetValue(reps),
+                    Threads = threadCounts[0],
+                }, progress, cancel);
+                stdout.Write(r.GetValue(json) ? BenchmarkFormat.ToJson(concurrency) + "\n" : BenchmarkFormat.ToText(concurrency));
+                return Task.FromResult(0);
+            }
+
             var benchOptions = new ModelBenchmarkOptions
             {
                 PromptTokens = r.GetValue(prompt),

@@ -137,6 +137,56 @@ public static class BenchmarkFormat
         });
     }
 
+    /// <summary>A markdown table: one row per stream count, with the aggregate rate, the rate per stream and the gain over one stream.</summary>
+    public static string ToText(ConcurrencyBenchmarkReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var m = report.Model;
+        var sb = new StringBuilder();
+        sb.Append(s_inv, $"model: {m.Path}\n");
+        sb.Append(s_inv, $"       {m.Architecture}, {m.FileType}, {Mib(m.FileBytes)} MiB file; {report.Threads} thread(s); each stream: {report.PromptTokens}-token prompt, {report.GenerateTokens} tokens generated\n\n");
+        string[] header = ["streams", "aggregate t/s", "per stream t/s", "vs 1 stream"];
+        double? single = report.Results.FirstOrDefault(r => r.Streams == 1)?.TokensPerSecond.Mean;
+        var rows = report.Results.Select(r => new[]
+        {
+            r.Streams.ToString(s_inv),
+            r.TokensPerSecond.Format(),
+            (r.TokensPerSecond.Mean / r.Streams).ToString("F2", s_inv),
+            single is { } one ? (r.TokensPerSecond.Mean / one).ToString("F2", s_inv) + "×" : "",
+        }).ToList();
+        Table(sb, header, rows);
+        return sb.ToString();
+    }
+
+    public static string ToJson(ConcurrencyBenchmarkReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return Json(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("model", report.Model.Path);
+            w.WriteString("file_type", report.Model.FileType);
+            w.WriteNumber("threads", report.Threads);
+            w.WriteNumber("prompt_tokens", report.PromptTokens);
+            w.WriteNumber("generate_tokens", report.GenerateTokens);
+            w.WriteStartArray("results");
+            foreach (var r in report.Results)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("streams", r.Streams);
+                w.WriteStartArray("samples_tps");
+                foreach (var x in r.SamplesTokensPerSecond) w.WriteNumberValue(x);
+                w.WriteEndArray();
+                w.WriteNumber("mean_tps", r.TokensPerSecond.Mean);
+                w.WriteNumber("stddev_tps", r.TokensPerSecond.StandardDeviation);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
     private static string Mib(long bytes) => (bytes / 1048576.0).ToString("F1", s_inv);
 
     private static string Json(Action<Utf8JsonWriter> write)
