@@ -25,6 +25,10 @@ public static class HearthCommand
         root.Subcommands.Add(LogitsCommand(stdout));
         root.Subcommands.Add(SynthCommand(stdout, stderr));
         root.Subcommands.Add(BenchCommand(stdout, stderr));
+        root.Subcommands.Add(StoreCommands.Pull(stdout, stderr));
+        root.Subcommands.Add(StoreCommands.List(stdout));
+        root.Subcommands.Add(StoreCommands.Show(stdout));
+        root.Subcommands.Add(StoreCommands.Remove(stdout));
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
         {
