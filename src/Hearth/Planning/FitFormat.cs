@@ -58,7 +58,7 @@ public static class FitFormat
             sb.Append(s_inv, $"\nmeasured: resident {MemorySize.Format(m.ResidentBytes)} (process before loading {MemorySize.Format(m.BaselineBytes)}");
             if (m.MappedFileResidentBytes is { } mapped) sb.Append(s_inv, $"; model file resident {MemorySize.Format(mapped)} of {MemorySize.Format(m.Estimate.FileBytes)}");
             sb.Append(s_inv, $") after {m.PositionsRun} positions per sequence, {(m.ContextFilled ? "every context position computed" : "rest of each KV cache written with zeros")}\n");
-            sb.Append(s_inv, $"estimated {MemorySize.Format(m.Estimate.TotalBytes)} / measured {MemorySize.Format(m.ResidentBytes)} = {m.Ratio:F3} ({(m.RelativeError >= 0 ? "+" : "")}{m.RelativeError * 100:F1}%)\n");
+            sb.Append(s_inv, $"estimated {MemorySize.Format(m.Estimate.TotalBytes)} / measured {MemorySize.Format(m.ResidentBytes)} = {m.Ratio:F3} ({m.RelativeError * 100:+0.0;-0.0;0.0}%)\n");
         }
 
         return sb.ToString();
