@@ -29,6 +29,7 @@ public static class HearthCommand
         root.Subcommands.Add(StoreCommands.List(stdout));
         root.Subcommands.Add(StoreCommands.Show(stdout));
         root.Subcommands.Add(StoreCommands.Remove(stdout));
+        root.Subcommands.Add(FitCommand.Create(stdout));
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
         {

@@ -60,6 +60,29 @@ public sealed class KvCache
     public static long EstimateBytes(HyperParameters hp, int context, KvCacheType type) =>
         (long)hp.BlockCount * context * (hp.KvWidth + hp.ValueWidth) * (type == KvCacheType.F32 ? 4 : 2);
 
+    /// <summary>
+    /// Writes zeros to every row from <paramref name="position"/> on, so that the whole cache is resident in memory as
+    /// it would be after a full-context run (a fresh array's pages are only mapped when first written). Filled rows below
+    /// <paramref name="position"/> are kept.
+    /// </summary>
+    internal void TouchFrom(int position)
+    {
+        position = Math.Clamp(position, 0, Context);
+        for (int l = 0; l < Layers; l++)
+        {
+            if (_k32 != null)
+            {
+                _k32[l].AsSpan(position * KeyWidth).Clear();
+                _v32![l].AsSpan(position * ValueWidth).Clear();
+            }
+            else
+            {
+                _k16![l].AsSpan(position * KeyWidth).Clear();
+                _v16![l].AsSpan(position * ValueWidth).Clear();
+            }
+        }
+    }
+
     public void Store(int layer, int pos, ReadOnlySpan<float> k, ReadOnlySpan<float> v)
     {
         if (_k32 != null)

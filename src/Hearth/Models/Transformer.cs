@@ -488,16 +488,28 @@ public sealed class InferenceState
     internal float[] Up { get; }
     internal float[] GateUp { get; }
 
+    /// <summary>
+    /// Bytes of the activation buffers a state of this model would allocate for <paramref name="batchSize"/> tokens per
+    /// batch, without adapters (what <see cref="ScratchBytes"/> reports for a new state), for planning before allocating.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The batch size is not positive.</exception>
+    public static long EstimateScratchBytes(HyperParameters hp, int batchSize)
+    {
+        ArgumentNullException.ThrowIfNull(hp);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        long fused = hp.QueryWidth + hp.KvWidth + hp.ValueWidth;
+        long perToken = 2L * hp.EmbeddingLength // X, Xb
+            + hp.QueryWidth + hp.KvWidth + hp.ValueWidth // Q, K, V
+            + fused // Qkv
+            + (long)hp.HeadCount * hp.ValueLength // AttnOut
+            + 2L * hp.FeedForwardLength // Gate, Up
+            + 2L * hp.FeedForwardLength; // GateUp
+        return 4L * batchSize * perToken;
+    }
+
     /// <summary>Bytes of the activation buffers (everything this state holds besides the KV cache).</summary>
     public long ScratchBytes =>
         4L * (X.Length + Xb.Length + Q.Length + K.Length + V.Length + Qkv.Length + AttnOut.Length + Gate.Length + Up.Length + GateUp.Length + LoraRank.Length + LoraOut.Length);
-
-    /// <summary>The <see cref="ScratchBytes"/> a state of this batch size will have (without adapters).</summary>
-    public static long EstimateScratchBytes(HyperParameters hp, int batchSize)
-    {
-        long perRow = 2L * hp.EmbeddingLength + 2L * (hp.QueryWidth + hp.KvWidth + hp.ValueWidth) + (long)hp.HeadCount * hp.ValueLength + 4L * hp.FeedForwardLength;
-        return 4L * batchSize * perRow;
-    }
 
     /// <summary>Forgets every position (the cache contents are simply overwritten later).</summary>
     public void Reset() => Position = 0;
