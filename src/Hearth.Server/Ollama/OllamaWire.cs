@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hearth.Chat;
@@ -16,6 +17,9 @@ internal static class OllamaWire
     public const string NdjsonContentType = "application/x-ndjson";
 
     private static readonly byte[] s_newline = "\n"u8.ToArray();
+
+    // Quotes as \" rather than \u0022: the answers are JSON, never embedded in HTML.
+    private static readonly JsonSerializerOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>An instant as RFC 3339 in UTC with the fraction of a second (as Go's <c>time.RFC3339Nano</c> reads it).</summary>
     public static string Timestamp(DateTimeOffset time) =>
@@ -36,7 +40,7 @@ internal static class OllamaWire
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json; charset=utf-8";
-        await context.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(body), context.RequestAborted).ConfigureAwait(false);
+        await context.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(body, s_json), context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>Writes one NDJSON line (starting the 200 response with the first) and flushes it to the client.</summary>
@@ -49,7 +53,7 @@ internal static class OllamaWire
             response.ContentType = NdjsonContentType;
         }
 
-        await response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(line), context.RequestAborted).ConfigureAwait(false);
+        await response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(line, s_json), context.RequestAborted).ConfigureAwait(false);
         await response.Body.WriteAsync(s_newline, context.RequestAborted).ConfigureAwait(false);
         await response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
     }
@@ -71,7 +75,7 @@ internal static class OllamaWire
         NotSupportedException => (StatusCodes.Status501NotImplemented, e.Message),
         ModelMemoryException => (StatusCodes.Status503ServiceUnavailable, e.Message),
         ObjectDisposedException => (StatusCodes.Status503ServiceUnavailable, "the model was unloaded while the request ran; try again"),
-        HearthException => (StatusCodes.Status500InternalServerError, e.Message),
+        HearthException or IOException or HttpRequestException => (StatusCodes.Status500InternalServerError, e.Message),
         _ => (StatusCodes.Status500InternalServerError, "internal server error"),
     };
 }
