@@ -98,7 +98,7 @@ internal sealed partial class OllamaApi(OllamaModelCatalog catalog)
             }.Prepare(model.Model, limits);
         }
 
-        await RunAsync(context, model, sequence, chatRequest, chat: false, stream, requested, total, load).ConfigureAwait(false);
+        await RunAsync(context, lease, sequence, chatRequest, chat: false, stream, requested, total, load).ConfigureAwait(false);
     }
 
     /// <summary><c>POST /api/chat</c>: the assistant's next message, with tool calls when <c>tools</c> were offered.</summary>
@@ -128,7 +128,7 @@ internal sealed partial class OllamaApi(OllamaModelCatalog catalog)
         var model = lease.Model;
         var request = PrepareChat(model, messages, tools, format, settings, Limits(options, model));
         var sequence = new SequenceRequest { Prompt = request.Prompt, Options = request.Options, Context = request.Context };
-        await RunAsync(context, model, sequence, request, chat: true, stream, requested, total, load).ConfigureAwait(false);
+        await RunAsync(context, lease, sequence, request, chat: true, stream, requested, total, load).ConfigureAwait(false);
     }
 
     /// <summary>Renders the conversation through the model's template and applies the request's options and the server's limits.</summary>
@@ -188,12 +188,18 @@ internal sealed partial class OllamaApi(OllamaModelCatalog catalog)
         return o;
     }
 
-    /// <summary>Runs the sequence and writes it: NDJSON pieces then the final statistics, or one object.</summary>
-    private static async Task RunAsync(HttpContext context, LoadedModel model, SequenceRequest sequence, ChatRequest? chatRequest,
+    /// <summary>
+    /// Runs the sequence and writes it: NDJSON pieces then the final statistics, or one object. The lease ends when the
+    /// generation does, before the final object is written, so a client that reads it sees the keep-alive applied
+    /// (with <c>keep_alive: 0</c>, the model already unloaded).
+    /// </summary>
+    private static async Task RunAsync(HttpContext context, ModelLease lease, SequenceRequest sequence, ChatRequest? chatRequest,
         bool chat, bool stream, string requested, Stopwatch total, TimeSpan load)
     {
+        var model = lease.Model;
         // Ends the sequence however this request ends (a failed write included), not only when the client disconnects.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        bool finished = false;
         try
         {
             var handle = model.Scheduler.Submit(sequence, stop.Token);
@@ -212,10 +218,12 @@ internal sealed partial class OllamaApi(OllamaModelCatalog catalog)
             }
 
             var stats = await handle.Completion.ConfigureAwait(false);
+            finished = true;
             if (stats.FinishReason == FinishReason.Cancelled) return;
             string content = text.ToString();
             JsonArray? toolCalls = null;
             if (hold) (content, toolCalls) = ToolCalls(model, chatRequest!, content);
+            lease.Dispose();
             if (stream && hold && (content.Length > 0 || toolCalls != null))
             {
                 var piece = Head(requested, chat, content, toolCalls);
@@ -237,7 +245,7 @@ internal sealed partial class OllamaApi(OllamaModelCatalog catalog)
         }
         finally
         {
-            await stop.CancelAsync().ConfigureAwait(false);
+            if (!finished) await stop.CancelAsync().ConfigureAwait(false);
         }
     }
 

@@ -41,6 +41,8 @@ internal sealed partial class OllamaApi
             tokens = generated.Usage?.InputTokenCount ?? 0;
         }
 
+        lease.Dispose(); // before answering, so that keep_alive 0 has unloaded the model when the client reads the answer
+
         await OllamaWire.WriteJsonAsync(context, StatusCodes.Status200OK, new JsonObject
         {
             ["model"] = requested,
@@ -68,6 +70,8 @@ internal sealed partial class OllamaApi
             var generated = await lease.Model.Embeddings.GenerateAsync([prompt], null, context.RequestAborted).ConfigureAwait(false);
             embedding = Vector(generated[0].Vector.Span);
         }
+
+        lease.Dispose();
 
         await OllamaWire.WriteJsonAsync(context, StatusCodes.Status200OK, new JsonObject { ["embedding"] = embedding }).ConfigureAwait(false);
     }

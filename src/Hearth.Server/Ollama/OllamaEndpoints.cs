@@ -72,8 +72,9 @@ public static class OllamaEndpoints
                     if (e is SchedulerBusyException) context.Response.Headers.RetryAfter = "1";
                     await OllamaWire.WriteJsonAsync(context, status, OllamaWire.Error(message)).ConfigureAwait(false);
                 }
-                else
+                else if (context.Response.ContentType == OllamaWire.NdjsonContentType)
                 {
+                    // Mid-stream: Ollama's clients read an error object as the stream's last line.
                     await OllamaWire.WriteLineAsync(context, OllamaWire.Error(message)).ConfigureAwait(false);
                 }
             }

@@ -101,7 +101,9 @@ public sealed class OllamaModelTests(OllamaServerFixture fixture) : IClassFixtur
     public async Task AnEmptyPromptLoadsTheModelAndKeepAliveZeroUnloadsIt()
     {
         Server.Host.Unload(OllamaTestServer.Model);
+        var before = DateTimeOffset.UtcNow;
         var load = await Server.PostObjectAsync("/api/generate", new JsonObject { ["model"] = OllamaTestServer.Model, ["keep_alive"] = "10m" });
+        var after = DateTimeOffset.UtcNow;
         Assert.True(load["done"]!.GetValue<bool>());
         Assert.Equal("load", load["done_reason"]!.GetValue<string>());
         Assert.Equal("", load["response"]!.GetValue<string>());
@@ -114,7 +116,7 @@ public sealed class OllamaModelTests(OllamaServerFixture fixture) : IClassFixtur
         Assert.Equal(0, running["size_vram"]!.GetValue<long>());
         AssertDetails(running["details"]);
         var expires = DateTimeOffset.Parse(running["expires_at"]!.GetValue<string>());
-        Assert.InRange(expires - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(11));
+        Assert.InRange(expires, before.AddMinutes(10), after.AddMinutes(10));
 
         var unload = await Server.PostObjectAsync("/api/generate", new JsonObject { ["model"] = OllamaTestServer.Model, ["keep_alive"] = 0 });
         Assert.Equal("unload", unload["done_reason"]!.GetValue<string>());
