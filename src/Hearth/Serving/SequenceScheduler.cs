@@ -217,8 +217,21 @@ public sealed class SequenceScheduler : IDisposable
         }
 
         _wake.Release();
-        if (cancellation.CanBeCanceled) cancellation.Register(static p => ((SequenceScheduler)p!)._wake.Release(), this);
+        if (cancellation.CanBeCanceled) cancellation.Register(static p => ((SequenceScheduler)p!).WakeFromCancellation(), this);
         return new SequenceHandle(pending.Channel.Reader, pending.Done.Task);
+    }
+
+    /// <summary>A request's token was cancelled: wake the loop to drop it. The token may outlive the scheduler.</summary>
+    private void WakeFromCancellation()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Cancelled after the scheduler (the model) was disposed: nothing is left to stop.
+        }
     }
 
     /// <summary>

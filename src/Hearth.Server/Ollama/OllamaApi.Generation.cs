@@ -1,0 +1,283 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Hearth.Generation;
+using Hearth.Serving;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Hearth.Server.Ollama;
+
+/// <summary>The handlers of the Ollama API; <see cref="OllamaEndpoints.MapOllama"/> maps them.</summary>
+internal sealed partial class OllamaApi(OllamaModelCatalog catalog)
+{
+    private static (ModelHost Host, IModelSource Source, HearthServerOptions Options) Services(HttpContext context) =>
+        (context.RequestServices.GetRequiredService<ModelHost>(),
+         context.RequestServices.GetRequiredService<IModelSource>(),
+         context.RequestServices.GetRequiredService<HearthServerOptions>());
+
+    /// <summary>The source's name for a requested model (<c>name:latest</c> also finds <c>name</c>).</summary>
+    /// <exception cref="ModelNotFoundException">The source has no such model.</exception>
+    private static string Canonical(IModelSource source, string name)
+    {
+        try
+        {
+            source.Resolve(name);
+            return name;
+        }
+        catch (ModelNotFoundException) when (name.EndsWith(":latest", StringComparison.Ordinal) && name.Length > ":latest".Length)
+        {
+            var bare = name[..^":latest".Length];
+            source.Resolve(bare);
+            return bare;
+        }
+    }
+
+    private static RequestLimits Limits(HearthServerOptions options, LoadedModel model) => new()
+    {
+        MaxPromptTokens = options.MaxPromptTokens,
+        MaxTokens = options.MaxTokens,
+        Context = model.Scheduler.Context,
+    };
+
+    /// <summary><c>POST /api/generate</c>: a completion of <c>prompt</c>, through the model's chat template unless <c>raw</c>.</summary>
+    public async Task GenerateAsync(HttpContext context)
+    {
+        var total = Stopwatch.StartNew();
+        var (host, source, options) = Services(context);
+        var body = await OllamaJson.ReadBodyAsync(context, options.MaxRequestBodyBytes).ConfigureAwait(false);
+        var requested = body.ModelName();
+        var prompt = body.String("prompt") ?? "";
+        var system = body.String("system");
+        if (!string.IsNullOrEmpty(body.String("suffix"))) throw body.Bad("suffix", "is not supported (no fill-in-the-middle)");
+        if (!string.IsNullOrEmpty(body.String("template"))) throw body.Bad("template", "is not supported: Hearth renders the model's own chat template (use raw for a prompt you templated yourself)");
+        if (body.Get("images") is { } images && !(images.ValueKind == JsonValueKind.Array && images.GetArrayLength() == 0)) throw OllamaRequestException.BadRequest("images are not supported");
+        if (body.Get("context") is { } ctx && !(ctx.ValueKind == JsonValueKind.Array && ctx.GetArrayLength() == 0)) throw body.Bad("context", "is not supported: send the whole prompt again, or use /api/chat");
+        if (body.Bool("think") == true) throw body.Bad("think", "is not supported by this model");
+        bool raw = body.Bool("raw") ?? false;
+        bool stream = body.Bool("stream") ?? true;
+        var keepAlive = OllamaKeepAlive.Read(body);
+        var settings = OllamaOptions.Read(body);
+        var format = OllamaChatInput.ReadFormat(body);
+        var name = Canonical(source, requested);
+        if (prompt.Length == 0)
+        {
+            await LoadOnlyAsync(context, host, name, requested, keepAlive, chat: false).ConfigureAwait(false);
+            return;
+        }
+
+        var loading = Stopwatch.StartNew();
+        using var lease = await host.AcquireAsync(name, keepAlive, context.RequestAborted).ConfigureAwait(false);
+        var load = loading.Elapsed;
+        var model = lease.Model;
+        var limits = Limits(options, model);
+        SequenceRequest sequence;
+        ChatRequest? chatRequest = null;
+        // Ollama's default template is the bare prompt: a model without a chat template of its own is continued as is.
+        if (!raw && model.Model.File.Contains("tokenizer.chat_template"))
+        {
+            var messages = new List<ChatMessage>();
+            if (!string.IsNullOrEmpty(system)) messages.Add(new ChatMessage(ChatRole.System, system));
+            messages.Add(new ChatMessage(ChatRole.User, prompt));
+            chatRequest = PrepareChat(model, messages, [], format, settings, limits);
+            sequence = new SequenceRequest { Prompt = chatRequest.Prompt, Options = chatRequest.Options, Context = chatRequest.Context };
+        }
+        else
+        {
+            sequence = new TextCompletionRequest
+            {
+                Prompt = prompt,
+                MaxTokens = settings.MaxTokens,
+                Context = settings.Context,
+                Stop = settings.Stop,
+                Sampling = settings.Sampling,
+                Format = format.Kind,
+                JsonSchema = format.Schema,
+            }.Prepare(model.Model, limits);
+        }
+
+        await RunAsync(context, lease, sequence, chatRequest, chat: false, stream, requested, total, load).ConfigureAwait(false);
+    }
+
+    /// <summary><c>POST /api/chat</c>: the assistant's next message, with tool calls when <c>tools</c> were offered.</summary>
+    public async Task ChatAsync(HttpContext context)
+    {
+        var total = Stopwatch.StartNew();
+        var (host, source, options) = Services(context);
+        var body = await OllamaJson.ReadBodyAsync(context, options.MaxRequestBodyBytes).ConfigureAwait(false);
+        var requested = body.ModelName();
+        var messages = OllamaChatInput.ReadMessages(body);
+        var tools = OllamaChatInput.ReadTools(body);
+        if (body.Bool("think") == true) throw body.Bad("think", "is not supported by this model");
+        bool stream = body.Bool("stream") ?? true;
+        var keepAlive = OllamaKeepAlive.Read(body);
+        var settings = OllamaOptions.Read(body);
+        var format = OllamaChatInput.ReadFormat(body);
+        var name = Canonical(source, requested);
+        if (messages.Count == 0)
+        {
+            await LoadOnlyAsync(context, host, name, requested, keepAlive, chat: true).ConfigureAwait(false);
+            return;
+        }
+
+        var loading = Stopwatch.StartNew();
+        using var lease = await host.AcquireAsync(name, keepAlive, context.RequestAborted).ConfigureAwait(false);
+        var load = loading.Elapsed;
+        var model = lease.Model;
+        var request = PrepareChat(model, messages, tools, format, settings, Limits(options, model));
+        var sequence = new SequenceRequest { Prompt = request.Prompt, Options = request.Options, Context = request.Context };
+        await RunAsync(context, lease, sequence, request, chat: true, stream, requested, total, load).ConfigureAwait(false);
+    }
+
+    /// <summary>Renders the conversation through the model's template and applies the request's options and the server's limits.</summary>
+    private static ChatRequest PrepareChat(LoadedModel model, List<ChatMessage> messages, List<AITool> tools,
+        (TextCompletionFormat Kind, JsonNode? Schema) format, OllamaOptions settings, RequestLimits limits)
+    {
+        var chatOptions = new ChatOptions { ResponseFormat = OllamaChatInput.ToChatFormat(format) };
+        if (tools.Count > 0)
+        {
+            chatOptions.Tools = tools;
+            chatOptions.ToolMode = ChatToolMode.Auto;
+        }
+
+        var request = model.Chat.Prepare(messages, chatOptions);
+        var (maxTokens, contextSize) = limits.Resolve(request.Prompt.Length, settings.MaxTokens, settings.Context);
+        var generation = request.Options with { MaxTokens = maxTokens, Stop = settings.Stop, Sampling = settings.Sampling };
+        generation.Validate();
+        return request with { Context = contextSize, Options = generation };
+    }
+
+    /// <summary>An empty prompt (or no messages) loads the model, or with <c>keep_alive: 0</c> unloads it.</summary>
+    private static async Task LoadOnlyAsync(HttpContext context, ModelHost host, string name, string requested, TimeSpan? keepAlive, bool chat)
+    {
+        string reason;
+        if (keepAlive == TimeSpan.Zero)
+        {
+            host.Unload(name);
+            reason = "unload";
+        }
+        else
+        {
+            (await host.AcquireAsync(name, keepAlive, context.RequestAborted).ConfigureAwait(false)).Dispose();
+            reason = "load";
+        }
+
+        var answer = Head(requested, chat, "");
+        answer["done"] = true;
+        answer["done_reason"] = reason;
+        await OllamaWire.WriteJsonAsync(context, StatusCodes.Status200OK, answer).ConfigureAwait(false);
+    }
+
+    /// <summary>The fields every generate/chat object starts with; <paramref name="content"/> is the text of this piece.</summary>
+    private static JsonObject Head(string model, bool chat, string content, JsonArray? toolCalls = null)
+    {
+        var o = new JsonObject { ["model"] = model, ["created_at"] = OllamaWire.Timestamp(DateTimeOffset.UtcNow) };
+        if (chat)
+        {
+            var message = new JsonObject { ["role"] = "assistant", ["content"] = content };
+            if (toolCalls != null) message["tool_calls"] = toolCalls;
+            o["message"] = message;
+        }
+        else
+        {
+            o["response"] = content;
+        }
+
+        return o;
+    }
+
+    /// <summary>
+    /// Runs the sequence and writes it: NDJSON pieces then the final statistics, or one object. The lease ends when the
+    /// generation does, before the final object is written, so a client that reads it sees the keep-alive applied
+    /// (with <c>keep_alive: 0</c>, the model already unloaded).
+    /// </summary>
+    private static async Task RunAsync(HttpContext context, ModelLease lease, SequenceRequest sequence, ChatRequest? chatRequest,
+        bool chat, bool stream, string requested, Stopwatch total, TimeSpan load)
+    {
+        var model = lease.Model;
+        // Ends the sequence however this request ends (a failed write included), not only when the client disconnects.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        bool finished = false;
+        try
+        {
+            var handle = model.Scheduler.Submit(sequence, stop.Token);
+            bool hold = chatRequest?.HoldText == true;
+            var text = new StringBuilder();
+            await foreach (var token in handle.Tokens.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                if (token.Text.Length == 0) continue;
+                text.Append(token.Text);
+                if (stream && !hold)
+                {
+                    var piece = Head(requested, chat, token.Text);
+                    piece["done"] = false;
+                    await OllamaWire.WriteLineAsync(context, piece).ConfigureAwait(false);
+                }
+            }
+
+            var stats = await handle.Completion.ConfigureAwait(false);
+            finished = true;
+            if (stats.FinishReason == FinishReason.Cancelled) return;
+            string content = text.ToString();
+            JsonArray? toolCalls = null;
+            if (hold) (content, toolCalls) = ToolCalls(model, chatRequest!, content);
+            lease.Dispose();
+            if (stream && hold && (content.Length > 0 || toolCalls != null))
+            {
+                var piece = Head(requested, chat, content, toolCalls);
+                piece["done"] = false;
+                await OllamaWire.WriteLineAsync(context, piece).ConfigureAwait(false);
+            }
+
+            var final = stream ? Head(requested, chat, "") : Head(requested, chat, content, toolCalls);
+            final["done"] = true;
+            final["done_reason"] = OllamaWire.DoneReason(stats.FinishReason);
+            final["total_duration"] = OllamaWire.Nanoseconds(total.Elapsed);
+            final["load_duration"] = OllamaWire.Nanoseconds(load);
+            final["prompt_eval_count"] = stats.PromptTokens;
+            final["prompt_eval_duration"] = OllamaWire.Nanoseconds(stats.PromptTime);
+            final["eval_count"] = stats.GeneratedTokens;
+            final["eval_duration"] = OllamaWire.Nanoseconds(stats.GenerationTime);
+            if (stream) await OllamaWire.WriteLineAsync(context, final).ConfigureAwait(false);
+            else await OllamaWire.WriteJsonAsync(context, StatusCodes.Status200OK, final).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (!finished) await stop.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The held text of a request that offered tools, as content and Ollama's <c>tool_calls</c>.</summary>
+    private static (string Content, JsonArray? ToolCalls) ToolCalls(LoadedModel model, ChatRequest request, string text)
+    {
+        var constraints = model.Chat.Constraints ?? throw new NotSupportedException("the model's chat client cannot parse tool calls");
+        var content = new StringBuilder();
+        JsonArray? calls = null;
+        foreach (var item in constraints.ToContents(request, text))
+        {
+            switch (item)
+            {
+                case TextContent t:
+                    content.Append(t.Text);
+                    break;
+                case FunctionCallContent call:
+                    calls ??= [];
+                    calls.Add(new JsonObject
+                    {
+                        ["id"] = call.CallId,
+                        ["function"] = new JsonObject
+                        {
+                            ["index"] = calls.Count,
+                            ["name"] = call.Name,
+                            ["arguments"] = JsonSerializer.SerializeToNode(call.Arguments ?? new Dictionary<string, object?>()) ?? new JsonObject(),
+                        },
+                    });
+                    break;
+            }
+        }
+
+        return (content.ToString(), calls);
+    }
+}
