@@ -25,6 +25,7 @@ public static class HearthCommand
         root.Subcommands.Add(LogitsCommand(stdout));
         root.Subcommands.Add(SynthCommand(stdout, stderr));
         root.Subcommands.Add(BenchCommand(stdout, stderr));
+        ServeCommand.AddTo(root, stdout, stderr);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
         {
