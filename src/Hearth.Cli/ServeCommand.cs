@@ -56,9 +56,12 @@ internal static class ServeCommand
             if (options.ModelsDirectory == null) stderr.WriteLine("warning: no --models directory: there are no models to serve");
             if (options.ApiKey == null && !options.IsLoopback) stderr.WriteLine("warning: --insecure-no-auth: anyone who can reach this address can use the server");
             stdout.Flush();
+            // Ctrl+C and SIGTERM reach the host's console lifetime (which stops the application) or the command line's
+            // token, depending on who registered first; either ends the wait.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, app.Lifetime.ApplicationStopping);
             try
             {
-                await Task.Delay(Timeout.Infinite, cancel);
+                await Task.Delay(Timeout.Infinite, stop.Token);
             }
             catch (OperationCanceledException)
             {
