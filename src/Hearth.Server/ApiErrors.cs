@@ -48,13 +48,20 @@ public static class ApiErrors
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
-    /// <summary>Answers the request with <paramref name="error"/> (the response must not have started).</summary>
+    /// <summary>The error in Ollama's shape: <c>{"error":"message"}</c>.</summary>
+    public static string ToOllamaJson(ApiException error) => JsonSerializer.Serialize(new Dictionary<string, string> { ["error"] = error.Message });
+
+    /// <summary>
+    /// Answers the request with <paramref name="error"/> (the response must not have started): in Ollama's shape for
+    /// the <c>/api/</c> routes, in OpenAI's for every other.
+    /// </summary>
     public static async Task WriteAsync(HttpContext context, ApiException error)
     {
         var response = context.Response;
         response.StatusCode = error.Status;
         foreach (var (name, value) in error.Headers) response.Headers[name] = value;
         response.ContentType = "application/json";
-        await response.WriteAsync(ToJson(error), context.RequestAborted).ConfigureAwait(false);
+        var body = context.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal) ? ToOllamaJson(error) : ToJson(error);
+        await response.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
     }
 }

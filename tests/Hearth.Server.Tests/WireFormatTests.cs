@@ -241,4 +241,29 @@ public sealed class WireFormatTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.False(response.Headers.Contains("Server"));
     }
+
+    [Fact]
+    public async Task APromptLongerThanTheContextIsA400ForThePrompt()
+    {
+        await using var small = await RunningServer.StartAsync(o => o with { Context = 64 });
+        var prompt = string.Join(' ', Enumerable.Repeat("cat", 100));
+        var response = await small.Http.PostAsync("/v1/completions", new StringContent($$"""{"model":"stories","prompt":"{{prompt}}"}""", Encoding.UTF8, "application/json"));
+        await AssertError(response, HttpStatusCode.BadRequest, "prompt", "context_length_exceeded");
+        response = await small.Http.PostAsync("/v1/chat/completions", new StringContent($$"""{"model":"stories","messages":[{"role":"user","content":"{{prompt}}"}]}""", Encoding.UTF8, "application/json"));
+        await AssertError(response, HttpStatusCode.BadRequest, "messages", "context_length_exceeded");
+    }
+
+    [Fact]
+    public async Task ErrorsOnOllamaRoutesHaveOllamasShape()
+    {
+        var response = await Post("/api/generate", "{");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Request.Path = "/api/chat";
+        context.Response.Body = new MemoryStream();
+        await ApiErrors.WriteAsync(context, ApiException.BadRequest("model is required", "model"));
+        context.Response.Body.Position = 0;
+        Assert.Equal("""{"error":"model is required"}""", await new StreamReader(context.Response.Body).ReadToEndAsync());
+        Assert.Equal(400, context.Response.StatusCode);
+    }
 }

@@ -57,7 +57,15 @@ internal static class Completions
 
         using var lease = await ModelRequests.AcquireAsync(context, modelName, keepAlive).ConfigureAwait(false);
         var scheduler = lease.Model.Scheduler;
-        var prepared = request.Prepare(scheduler.Model, scheduler.Context, limits);
+        SequenceRequest prepared;
+        try
+        {
+            prepared = request.Prepare(scheduler.Model, scheduler.Context, limits);
+        }
+        catch (Hearth.Models.ContextOverflowException e)
+        {
+            throw ApiException.BadRequest($"the prompt has {e.Tokens} tokens, which does not fit the model's context of {e.Context} tokens", "prompt", "context_length_exceeded");
+        }
         var handle = scheduler.Submit(prepared, context.RequestAborted);
         var tokenizer = scheduler.Model.Tokenizer;
         var id = $"cmpl-{Guid.NewGuid():N}";
