@@ -20,6 +20,9 @@ public sealed record HearthServerOptions
     /// <summary>Directory whose GGUF files are served by file name (without .gguf); null uses only the store.</summary>
     public string? ModelsDirectory { get; init; }
 
+    /// <summary>Root of the model store to serve (and pull into); null serves no store. <c>hearth serve</c> uses the default store.</summary>
+    public string? StoreDirectory { get; init; }
+
     /// <summary>Sequences each model decodes together.</summary>
     public int Parallel { get; init; } = 4;
 

@@ -86,16 +86,19 @@ internal sealed partial class OllamaApi(OllamaModelCatalog catalog)
         }
         else
         {
-            sequence = new TextCompletionRequest
+            // num_predict and num_ctx are capped, as Ollama does, rather than refused.
+            var (maxTokens, contextSize) = limits.Resolve(model.Model.Tokenizer.Encode(prompt, addSpecial: true, parseSpecial: true).Length, settings.MaxTokens, settings.Context);
+            sequence = new CompletionRequest
             {
                 Prompt = prompt,
-                MaxTokens = settings.MaxTokens,
-                Context = settings.Context,
+                ParseSpecialTokens = true,
+                MaxTokens = maxTokens,
                 Stop = settings.Stop,
                 Sampling = settings.Sampling,
-                Format = format.Kind,
-                JsonSchema = format.Schema,
-            }.Prepare(model.Model, limits);
+                JsonObject = format.Kind == OllamaFormat.JsonObject,
+                JsonSchema = format.Kind == OllamaFormat.JsonSchema ? format.Schema : null,
+                Fields = CompletionFields.Ollama,
+            }.Prepare(model.Model, contextSize, limits);
         }
 
         await RunAsync(context, lease, sequence, chatRequest, chat: false, stream, requested, total, load).ConfigureAwait(false);
@@ -133,7 +136,7 @@ internal sealed partial class OllamaApi(OllamaModelCatalog catalog)
 
     /// <summary>Renders the conversation through the model's template and applies the request's options and the server's limits.</summary>
     private static ChatRequest PrepareChat(LoadedModel model, List<ChatMessage> messages, List<AITool> tools,
-        (TextCompletionFormat Kind, JsonNode? Schema) format, OllamaOptions settings, RequestLimits limits)
+        (OllamaFormat Kind, JsonNode? Schema) format, OllamaOptions settings, RequestLimits limits)
     {
         var chatOptions = new ChatOptions { ResponseFormat = OllamaChatInput.ToChatFormat(format) };
         if (tools.Count > 0)

@@ -133,23 +133,36 @@ internal static class OllamaChatInput
     }
 
     /// <summary><c>format</c>: absent or <c>""</c> for text, <c>"json"</c> for any JSON object, or a JSON schema object.</summary>
-    public static (TextCompletionFormat Kind, JsonNode? Schema) ReadFormat(OllamaJson body)
+    public static (OllamaFormat Kind, JsonNode? Schema) ReadFormat(OllamaJson body)
     {
-        if (body.Get("format") is not { } f) return (TextCompletionFormat.Text, null);
+        if (body.Get("format") is not { } f) return (OllamaFormat.Text, null);
         return f.ValueKind switch
         {
-            JsonValueKind.String when f.GetString() is "" => (TextCompletionFormat.Text, null),
-            JsonValueKind.String when f.GetString() is "json" => (TextCompletionFormat.JsonObject, null),
-            JsonValueKind.Object => (TextCompletionFormat.JsonSchema, body.Node("format")),
+            JsonValueKind.String when f.GetString() is "" => (OllamaFormat.Text, null),
+            JsonValueKind.String when f.GetString() is "json" => (OllamaFormat.JsonObject, null),
+            JsonValueKind.Object => (OllamaFormat.JsonSchema, body.Node("format")),
             _ => throw body.Bad("format", "must be \"json\" or a JSON schema object"),
         };
     }
 
     /// <summary>The chat form of a format.</summary>
-    public static ChatResponseFormat? ToChatFormat((TextCompletionFormat Kind, JsonNode? Schema) format) => format.Kind switch
+    public static ChatResponseFormat? ToChatFormat((OllamaFormat Kind, JsonNode? Schema) format) => format.Kind switch
     {
-        TextCompletionFormat.JsonObject => ChatResponseFormat.Json,
-        TextCompletionFormat.JsonSchema => ChatResponseFormat.ForJsonSchema(JsonSerializer.SerializeToElement(format.Schema)),
+        OllamaFormat.JsonObject => ChatResponseFormat.Json,
+        OllamaFormat.JsonSchema => ChatResponseFormat.ForJsonSchema(JsonSerializer.SerializeToElement(format.Schema)),
         _ => null,
     };
+}
+
+/// <summary>What Ollama's <c>format</c> asks the output to be.</summary>
+internal enum OllamaFormat
+{
+    /// <summary>Free text.</summary>
+    Text,
+
+    /// <summary>Any JSON object (<c>"json"</c>).</summary>
+    JsonObject,
+
+    /// <summary>JSON valid under the schema given as <c>format</c>.</summary>
+    JsonSchema,
 }

@@ -66,7 +66,7 @@ internal static class OllamaWire
         OllamaRequestException r => (r.Status, r.Message),
         ModelNotFoundException => (StatusCodes.Status404NotFound, e.Message),
         SchedulerBusyException => (StatusCodes.Status429TooManyRequests, e.Message),
-        PromptTooLongException => (StatusCodes.Status400BadRequest, e.Message),
+        InvalidRequestException => (StatusCodes.Status400BadRequest, e.Message),
         ContextOverflowException c => (StatusCodes.Status400BadRequest, $"the prompt has {c.Tokens} tokens but the context holds {c.Context}; shorten it or raise options.num_ctx"),
         GrammarConstraintException => (StatusCodes.Status500InternalServerError, $"constrained generation failed: {e.Message}"),
         GrammarException => (StatusCodes.Status400BadRequest, $"format: {e.Message}"),

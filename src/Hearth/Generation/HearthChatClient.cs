@@ -77,6 +77,19 @@ public sealed class HearthChatClient : IChatClient
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var request = Prepare(messages, options);
+        await foreach (var update in GetStreamingResponseAsync(request, options, cancellationToken).ConfigureAwait(false)) yield return update;
+    }
+
+    /// <summary>
+    /// Streams a request already made by <see cref="Prepare"/> with the same <paramref name="options"/>, so a caller (a
+    /// server) can check the prepared prompt, such as its length, before generating. The updates are those of
+    /// <see cref="GetStreamingResponseAsync(IEnumerable{ChatMessage}, ChatOptions?, CancellationToken)"/>.
+    /// </summary>
+    /// <exception cref="Hearth.Serving.SchedulerBusyException">The client runs in a scheduler whose queue is full.</exception>
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        ChatRequest request, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
         var responseId = $"chatcmpl-{Guid.NewGuid():N}";
         var created = DateTimeOffset.UtcNow;
         var (logprobs, topLogprobs) = LogprobOptions(options);

@@ -271,7 +271,7 @@ public sealed class OllamaGenerateTests(OllamaServerFixture fixture) : IClassFix
         Assert.Contains("messages[1].role", await Refused("/api/chat", """{"model":"stories","messages":[{"role":"user","content":"a"},{"role":"wizard","content":"b"}]}""", HttpStatusCode.BadRequest));
         Assert.Contains("images are not supported", await Refused("/api/chat", """{"model":"stories","messages":[{"role":"user","content":"a","images":["aGk="]}]}""", HttpStatusCode.BadRequest));
         Assert.Contains("tools[0].function.name", await Refused("/api/chat", """{"model":"stories","messages":[{"role":"user","content":"a"}],"tools":[{"type":"function","function":{}}]}""", HttpStatusCode.BadRequest));
-        Assert.Contains("at most 1536", await Refused("/api/generate", JsonSerializer.Serialize(new { model = "stories", prompt = string.Concat(Enumerable.Repeat("Once upon a time ", 600)), raw = true }), HttpStatusCode.BadRequest));
+        Assert.Contains("limit of 1536", await Refused("/api/generate", JsonSerializer.Serialize(new { model = "stories", prompt = string.Concat(Enumerable.Repeat("Once upon a time ", 600)), raw = true }), HttpStatusCode.BadRequest));
         Assert.Contains("num_ctx", await Refused("/api/generate", JsonSerializer.Serialize(new { model = "stories", prompt = string.Concat(Enumerable.Repeat("Once upon a time ", 20)), raw = true, options = new { num_ctx = 16 } }), HttpStatusCode.BadRequest));
 
         Assert.Contains("not found", await Refused("/api/generate", """{"model":"nope","prompt":"hi"}""", HttpStatusCode.NotFound));

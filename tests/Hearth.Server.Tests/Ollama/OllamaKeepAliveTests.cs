@@ -4,36 +4,9 @@ using Hearth.Server.Ollama;
 
 namespace Hearth.Server.Tests.Ollama;
 
-/// <summary>Ollama's duration strings and size formatting, without a server.</summary>
+/// <summary>Ollama's parameter-count formatting, without a server.</summary>
 public sealed class OllamaKeepAliveTests
 {
-    [Theory]
-    [InlineData("5m", 300)]
-    [InlineData("1h30m", 5400)]
-    [InlineData("1.5h", 5400)]
-    [InlineData("300ms", 0.3)]
-    [InlineData("2s500ms", 2.5)]
-    [InlineData("0", 0)]
-    [InlineData("-1m", -60)]
-    [InlineData("+10s", 10)]
-    [InlineData("10", 10)]
-    [InlineData(" 45s ", 45)]
-    public void DurationsParseAsGoDurationsOrSeconds(string text, double seconds)
-    {
-        Assert.True(OllamaKeepAlive.TryParseSeconds(text, out var parsed));
-        Assert.Equal(seconds, parsed, 9);
-    }
-
-    [Theory]
-    [InlineData("")]
-    [InlineData("m")]
-    [InlineData("5x")]
-    [InlineData("five minutes")]
-    [InlineData("5m-3s")]
-    [InlineData("1e400")]
-    [InlineData("NaN")]
-    public void OtherTextIsNotADuration(string text) => Assert.False(OllamaKeepAlive.TryParseSeconds(text, out _));
-
     [Theory]
     [InlineData(1_000L, "1K")]
     [InlineData(292_500L, "292.5K")]

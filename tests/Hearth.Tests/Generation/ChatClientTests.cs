@@ -76,4 +76,20 @@ public sealed class ChatClientTests : IClassFixture<StoriesGenerationTests.Model
         IChatClient client = new HearthChatClient(_model);
         await Assert.ThrowsAsync<NotSupportedException>(() => client.GetResponseAsync([new(ChatRole.User, "x")], new ChatOptions { ResponseFormat = ChatResponseFormat.Json }));
     }
+
+    [Fact]
+    public async Task APreparedRequestStreamsTheSameAsTheMessages()
+    {
+        var client = new HearthChatClient(_model);
+        ChatMessage[] messages = [new(ChatRole.User, "Tell me a story about a dog.")];
+        var prepared = client.Prepare(messages, Options());
+        Assert.Equal(24, prepared.Options.MaxTokens);
+        var fromPrepared = new List<ChatResponseUpdate>();
+        await foreach (var u in client.GetStreamingResponseAsync(prepared, Options())) fromPrepared.Add(u);
+        var fromMessages = new List<ChatResponseUpdate>();
+        await foreach (var u in client.GetStreamingResponseAsync(messages, Options())) fromMessages.Add(u);
+        Assert.Equal(string.Concat(fromMessages.Select(u => u.Text)), string.Concat(fromPrepared.Select(u => u.Text)));
+        var usage = fromPrepared.SelectMany(u => u.Contents).OfType<UsageContent>().Single();
+        Assert.Equal(prepared.Prompt.Length, usage.Details.InputTokenCount);
+    }
 }
