@@ -20,7 +20,7 @@ internal static class ChatCommand
         sampling.AddTo(cmd);
         cmd.SetAction(async (r, cancel) =>
         {
-            using var lm = LanguageModel.Load(r.GetValue(model)!, new ModelLoadOptions { Context = r.GetValue(sampling.Context), Threads = r.GetValue(sampling.Threads) });
+            using var lm = LanguageModel.Load(ModelPaths.Resolve(r.GetValue(model)!), new ModelLoadOptions { Context = r.GetValue(sampling.Context), Threads = r.GetValue(sampling.Threads) });
             var chatTemplate = r.GetValue(template) is { } path ? ChatTemplate.Parse(File.ReadAllText(path)) : null;
             using var client = new HearthChatClient(lm, chatTemplate);
             var s = sampling.Read(r);

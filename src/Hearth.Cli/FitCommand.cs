@@ -26,7 +26,7 @@ internal static class FitCommand
         };
         cmd.SetAction((r, cancel) =>
         {
-            var path = r.GetValue(model)!;
+            var path = ModelPaths.Resolve(r.GetValue(model)!);
             var options = new FitOptions
             {
                 Context = r.GetValue(ctx),

@@ -74,7 +74,7 @@ public static class HearthCommand
         cmd.SetAction((r, cancel) =>
         {
             var text = r.GetValue(prompt) ?? stdin.ReadToEnd();
-            using var lm = LanguageModel.Load(r.GetValue(model)!, new ModelLoadOptions { Context = r.GetValue(sampling.Context), Threads = r.GetValue(sampling.Threads) });
+            using var lm = LanguageModel.Load(ModelPaths.Resolve(r.GetValue(model)!), new ModelLoadOptions { Context = r.GetValue(sampling.Context), Threads = r.GetValue(sampling.Threads) });
             if (r.GetValue(choices) is { } choiceList)
             {
                 var picked = ChoiceClassifier.Classify(lm, lm.Tokenizer.Encode(text, addSpecial: true, parseSpecial: true), choiceList.Split('|'));
@@ -131,7 +131,7 @@ public static class HearthCommand
         var cmd = new Command("tokenize", "Show how a model's tokenizer splits text.") { model, text, noBos, ids };
         cmd.SetAction(r =>
         {
-            using var gguf = GgufFile.Open(r.GetValue(model)!);
+            using var gguf = GgufFile.Open(ModelPaths.Resolve(r.GetValue(model)!));
             var tokenizer = Hearth.Tokenizers.Tokenizer.FromGguf(gguf);
             var tokens = tokenizer.Encode(r.GetValue(text) ?? stdin.ReadToEnd(), addSpecial: !r.GetValue(noBos), parseSpecial: true);
             if (r.GetValue(ids))
@@ -159,7 +159,7 @@ public static class HearthCommand
         cmd.SetAction(r =>
         {
             var ids = ParseIds(r.GetValue(tokens)!);
-            using var lm = LanguageModel.Load(r.GetValue(model)!, new ModelLoadOptions { Threads = r.GetValue(threads) });
+            using var lm = LanguageModel.Load(ModelPaths.Resolve(r.GetValue(model)!), new ModelLoadOptions { Threads = r.GetValue(threads) });
             var logits = lm.EvaluateAll(ids, r.GetValue(f16) ? KvCacheType.F16 : KvCacheType.F32);
             int vocab = lm.Transformer.VocabSize;
             if (r.GetValue(output) is { } path)
@@ -245,7 +245,7 @@ public static class HearthCommand
                 return Task.FromResult(0);
             }
 
-            var path = r.GetValue(model) ?? throw new ArgumentException("give a model file, or --memory");
+            var path = ModelPaths.Resolve(r.GetValue(model) ?? throw new ArgumentException("give a model file, or --memory"));
             if (r.GetValue(streams) is { } streamText)
             {
                 int[] threadCounts = threadText != null ? ThreadCounts.Parse(threadText) : [0];

@@ -66,6 +66,24 @@ public sealed class StoreCliTests : StoreTestKit
     }
 
     [Fact]
+    public void CommandsThatTakeAModelAcceptAStoreName()
+    {
+        Server.AddFile("test", "stories-GGUF", "stories260K.gguf", File.ReadAllBytes(TestData.Path("models", "stories260K.gguf")));
+        var (code, _, err) = Run("pull", "hf:test/stories-GGUF/stories260K.gguf", "--endpoint", Server.Endpoint.AbsoluteUri);
+        Assert.True(code == 0, err);
+        string name = "hf:test/stories-GGUF/stories260K.gguf";
+
+        (code, var output, err) = Run("run", name, "Once upon a time", "-n", "8", "--temp", "0");
+        Assert.True(code == 0, err);
+        Assert.NotEmpty(output.Trim());
+        (code, output, err) = Run("fit", name, "--ctx", "128");
+        Assert.True(code == 0, err);
+        (code, _, err) = Run("run", "no-such-model", "hi");
+        Assert.Equal(1, code);
+        Assert.Contains("not a model in the store", err);
+    }
+
+    [Fact]
     public void ErrorsAreOneLineWithExitCode1()
     {
         var (code, _, err) = Run("pull", "hf:cli/missing/x.gguf", "--endpoint", Server.Endpoint.AbsoluteUri);
