@@ -137,7 +137,7 @@ public static class BenchmarkFormat
         });
     }
 
-    /// <summary>A markdown table: one row per stream count, with the aggregate rate, the rate per stream and the gain over one stream.</summary>
+    /// <summary>A markdown table: one row per stream count: the aggregate rate end to end and over decode steps alone, with the gain over one stream.</summary>
     public static string ToText(ConcurrencyBenchmarkReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
@@ -145,14 +145,17 @@ public static class BenchmarkFormat
         var sb = new StringBuilder();
         sb.Append(s_inv, $"model: {m.Path}\n");
         sb.Append(s_inv, $"       {m.Architecture}, {m.FileType}, {Mib(m.FileBytes)} MiB file; {report.Threads} thread(s); each stream: {report.PromptTokens}-token prompt, {report.GenerateTokens} tokens generated\n\n");
-        string[] header = ["streams", "aggregate t/s", "per stream t/s", "vs 1 stream"];
+        string[] header = ["streams", "aggregate t/s", "per stream t/s", "vs 1 stream", "decode steps t/s", "vs 1 stream "];
         double? single = report.Results.FirstOrDefault(r => r.Streams == 1)?.TokensPerSecond.Mean;
+        double? singleDecode = report.Results.FirstOrDefault(r => r.Streams == 1)?.DecodeTokensPerSecond.Mean;
         var rows = report.Results.Select(r => new[]
         {
             r.Streams.ToString(s_inv),
             r.TokensPerSecond.Format(),
             (r.TokensPerSecond.Mean / r.Streams).ToString("F2", s_inv),
             single is { } one ? (r.TokensPerSecond.Mean / one).ToString("F2", s_inv) + "×" : "",
+            r.DecodeTokensPerSecond.Format(),
+            singleDecode is { } d ? (r.DecodeTokensPerSecond.Mean / d).ToString("F2", s_inv) + "×" : "",
         }).ToList();
         Table(sb, header, rows);
         return sb.ToString();
@@ -179,6 +182,10 @@ public static class BenchmarkFormat
                 w.WriteEndArray();
                 w.WriteNumber("mean_tps", r.TokensPerSecond.Mean);
                 w.WriteNumber("stddev_tps", r.TokensPerSecond.StandardDeviation);
+                w.WriteStartArray("decode_samples_tps");
+                foreach (var x in r.SamplesDecodeTokensPerSecond) w.WriteNumberValue(x);
+                w.WriteEndArray();
+                w.WriteNumber("decode_mean_tps", r.DecodeTokensPerSecond.Mean);
                 w.WriteEndObject();
             }
 

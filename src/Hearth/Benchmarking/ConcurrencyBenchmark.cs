@@ -36,10 +36,15 @@ public sealed record ConcurrencyBenchmarkOptions
     }
 }
 
-/// <summary>One stream count's result: aggregate generated tokens per second over all streams (prompt time included).</summary>
-public sealed record ConcurrencyResult(int Streams, IReadOnlyList<double> SamplesTokensPerSecond)
+/// <summary>
+/// One stream count's result: aggregate generated tokens per second over all streams, end to end (prompt time
+/// included), and over the decode steps alone (generated tokens per second spent in batched decode steps).
+/// </summary>
+public sealed record ConcurrencyResult(int Streams, IReadOnlyList<double> SamplesTokensPerSecond, IReadOnlyList<double> SamplesDecodeTokensPerSecond)
 {
     public SampleStatistics TokensPerSecond => SampleStatistics.Of(SamplesTokensPerSecond);
+
+    public SampleStatistics DecodeTokensPerSecond => SampleStatistics.Of(SamplesDecodeTokensPerSecond);
 }
 
 public sealed record ConcurrencyBenchmarkReport(BenchmarkedModel Model, int Threads, int PromptTokens, int GenerateTokens, IReadOnlyList<ConcurrencyResult> Results);
@@ -66,6 +71,7 @@ public static class ConcurrencyBenchmark
         {
             using var scheduler = new SequenceScheduler(model, new SchedulerOptions { Parallel = streams, MaxQueue = 0, Context = context });
             var samples = new double[options.Repetitions];
+            var decode = new double[options.Repetitions];
             for (int rep = -1; rep < options.Repetitions; rep++)
             {
                 cancellation.ThrowIfCancellationRequested();
@@ -80,14 +86,19 @@ public static class ConcurrencyBenchmark
                         Sampling = new SamplerOptions { Seed = rng.NextUInt64() },
                     },
                 }).ToArray();
+                var before = scheduler.Counters;
                 var sw = Stopwatch.StartNew();
                 var handles = requests.Select(r => scheduler.Submit(r, cancellation)).ToArray();
                 var stats = Task.WhenAll(handles.Select(h => h.Completion)).GetAwaiter().GetResult();
                 sw.Stop();
-                if (rep >= 0) samples[rep] = stats.Sum(s => s.GeneratedTokens) / sw.Elapsed.TotalSeconds;
+                var after = scheduler.Counters;
+                if (rep < 0) continue;
+                samples[rep] = stats.Sum(s => s.GeneratedTokens) / sw.Elapsed.TotalSeconds;
+                // Decode steps produce every token but each stream's first (sampled from its prompt pass).
+                decode[rep] = (after.GeneratedTokens - before.GeneratedTokens - streams) / (after.GenerationSeconds - before.GenerationSeconds);
             }
 
-            results.Add(new ConcurrencyResult(streams, samples));
+            results.Add(new ConcurrencyResult(streams, samples, decode));
         }
 
         return new ConcurrencyBenchmarkReport(ModelBenchmark.Describe(model), model.Pool.ThreadCount, options.PromptTokens, options.GenerateTokens, results);
