@@ -63,4 +63,17 @@ public sealed class ServerClientTests
         Assert.Equal("Bearer the-key-123", seenAuth);
         await Assert.ThrowsAsync<HttpRequestException>(() => ServerClient.RunningModelsAsync(new Uri(uri, "nothing/"), null));
     }
+
+    [Fact]
+    public async Task ReadsTheModelsARealServerHasLoaded()
+    {
+        await using var server = await RunningServer.StartAsync(o => o with { ApiKey = "the-key-123" });
+        var uri = new Uri(server.Url + "/");
+        Assert.Empty(await ServerClient.RunningModelsAsync(uri, "the-key-123"));
+        using (await server.Host.AcquireAsync(RunningServer.Model)) { }
+        var loaded = Assert.Single(await ServerClient.RunningModelsAsync(uri, "the-key-123"));
+        Assert.Equal(RunningServer.Model, loaded.Name);
+        Assert.Equal(Assert.Single(server.Host.Loaded).Bytes, loaded.Size);
+        await Assert.ThrowsAsync<HttpRequestException>(() => ServerClient.RunningModelsAsync(uri, "wrong-key-123"));
+    }
 }
