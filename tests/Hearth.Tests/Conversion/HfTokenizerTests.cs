@@ -91,4 +91,52 @@ public sealed class HfTokenizerTests : IDisposable
         var e = Assert.Throws<HearthException>(() => HfTokenizer.Load(_dir));
         Assert.Contains("[a-z]+", e.Message);
     }
+
+    [Theory]
+    [InlineData(true, false, "smollm")]
+    [InlineData(true, true, "starcoder")]
+    [InlineData(false, false, "gpt-2")]
+    public void ByteLevelPreTokenizersAreRecognised(bool digits, bool cleanUpSpaces, string expected)
+    {
+        var byteLevel = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["use_regex"] = true };
+        JsonNode pre = digits
+            ? new JsonObject { ["type"] = "Sequence", ["pretokenizers"] = new JsonArray(new JsonObject { ["type"] = "Digits", ["individual_digits"] = true }, byteLevel) }
+            : byteLevel;
+        var tok = new JsonObject
+        {
+            ["added_tokens"] = new JsonArray(new JsonObject { ["id"] = 3, ["content"] = "<|endoftext|>", ["special"] = true }),
+            ["pre_tokenizer"] = pre,
+            ["model"] = new JsonObject { ["type"] = "BPE", ["vocab"] = new JsonObject { ["a"] = 0, ["b"] = 1, ["ab"] = 2 }, ["merges"] = new JsonArray(new JsonArray("a", "b")) },
+        };
+        File.WriteAllText(Path.Combine(_dir, "tokenizer.json"), tok.ToJsonString());
+        File.WriteAllText(Path.Combine(_dir, "tokenizer_config.json"), new JsonObject { ["eos_token"] = "<|endoftext|>", ["clean_up_tokenization_spaces"] = cleanUpSpaces }.ToJsonString());
+        var hf = HfTokenizer.Load(_dir);
+        Assert.Equal(expected, hf.Pre);
+        Assert.Equal(["a", "b", "ab", "<|endoftext|>"], hf.Tokens);
+        Assert.Equal([TokenType.Normal, TokenType.Normal, TokenType.Normal, TokenType.Control], hf.Types);
+        Assert.Equal(3, hf.EosId);
+        Assert.Equal(["a b"], hf.Merges!);
+    }
+
+    [Fact]
+    public void BpeWithByteFallbackBecomesSentencePieceRankedById()
+    {
+        var tok = new JsonObject
+        {
+            ["added_tokens"] = new JsonArray(new JsonObject { ["id"] = 1, ["content"] = "<s>", ["special"] = true }),
+            ["model"] = new JsonObject
+            {
+                ["type"] = "BPE", ["byte_fallback"] = true, ["unk_token"] = "<unk>",
+                ["vocab"] = new JsonObject { ["<unk>"] = 0, ["<s>"] = 1, ["<0x41>"] = 2, ["\u2581a"] = 3 },
+                ["merges"] = new JsonArray(),
+            },
+        };
+        File.WriteAllText(Path.Combine(_dir, "tokenizer.json"), tok.ToJsonString());
+        var hf = HfTokenizer.Load(_dir);
+        Assert.Equal("llama", hf.Model);
+        Assert.Null(hf.Pre);
+        Assert.Equal([TokenType.Unknown, TokenType.Control, TokenType.Byte, TokenType.Normal], hf.Types);
+        Assert.Equal([0f, -1f, -2f, -3f], hf.Scores!);
+        Assert.Equal(0, hf.UnknownId);
+    }
 }
