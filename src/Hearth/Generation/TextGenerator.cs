@@ -21,6 +21,16 @@ public sealed class TextGenerator
         _logits = new float[model.Transformer.VocabSize];
     }
 
+    /// <summary>
+    /// Applies LoRA adapters (loaded for this generator's model) to the generations that follow; empty returns to the
+    /// base model. The base weights are never touched.
+    /// </summary>
+    public void SetAdapters(IReadOnlyList<ActiveAdapter> adapters)
+    {
+        ArgumentNullException.ThrowIfNull(adapters);
+        _state.SetAdapters(adapters);
+    }
+
     /// <summary>Counts and timings of the last (or current) generation.</summary>
     public GenerationStats Stats { get; private set; } = new();
 
