@@ -93,6 +93,7 @@ public static class HearthCommand
                 Constraint = constraintGrammar != null ? new GrammarConstraint(constraintGrammar, lm.TokenVocabulary) : null,
             };
             var generator = new TextGenerator(lm, r.GetValue(sampling.Context));
+            generator.SetAdapters(lm.Adapters.Resolve(sampling.ReadAdapters(r)));
             foreach (var piece in generator.Generate(text, options, cancel))
             {
                 stdout.Write(piece);
