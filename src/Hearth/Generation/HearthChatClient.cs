@@ -22,7 +22,8 @@ public sealed class HearthChatClient : IChatClient
     /// <summary>
     /// <see cref="ChatOptions.AdditionalProperties"/> key: LoRA adapters to apply to this request, as an
     /// <see cref="IEnumerable{T}"/> of <see cref="Hearth.Models.Lora.AdapterReference"/> whose sources are file paths
-    /// (loaded once per model through <see cref="LanguageModel.Adapters"/>).
+    /// (loaded once per model through <see cref="LanguageModel.Adapters"/>), or of <see cref="ActiveAdapter"/> already
+    /// loaded for this client's model.
     /// </summary>
     public const string LoraOption = "lora";
 
@@ -180,8 +181,9 @@ public sealed class HearthChatClient : IChatClient
     private IReadOnlyList<ActiveAdapter> ResolveAdapters(ChatOptions? options)
     {
         if (options?.AdditionalProperties is not { } extra || !extra.TryGetValue(LoraOption, out var value) || value is null) return [];
+        if (value is IEnumerable<ActiveAdapter> loaded) return [.. loaded];
         if (value is not IEnumerable<Hearth.Models.Lora.AdapterReference> references)
-            throw new ArgumentException($"ChatOptions.AdditionalProperties[\"{LoraOption}\"] must be a list of AdapterReference, not {value.GetType().Name}", nameof(options));
+            throw new ArgumentException($"ChatOptions.AdditionalProperties[\"{LoraOption}\"] must be a list of AdapterReference (or of loaded ActiveAdapter), not {value.GetType().Name}", nameof(options));
         return _model.Adapters.Resolve(references);
     }
 
