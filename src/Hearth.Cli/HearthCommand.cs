@@ -30,6 +30,7 @@ public static class HearthCommand
         root.Subcommands.Add(StoreCommands.Show(stdout));
         root.Subcommands.Add(StoreCommands.Remove(stdout));
         root.Subcommands.Add(FitCommand.Create(stdout));
+        root.Subcommands.Add(LoraCommands.Export(stdout));
         ServeCommand.AddTo(root, stdout, stderr);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
