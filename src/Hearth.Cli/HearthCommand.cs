@@ -31,6 +31,7 @@ public static class HearthCommand
         root.Subcommands.Add(StoreCommands.Remove(stdout));
         root.Subcommands.Add(FitCommand.Create(stdout));
         root.Subcommands.Add(LoraCommands.Export(stdout));
+        root.Subcommands.Add(LoraCommands.ConvertLora(stdout));
         ServeCommand.AddTo(root, stdout, stderr);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try

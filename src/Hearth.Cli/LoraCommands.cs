@@ -30,4 +30,19 @@ internal static class LoraCommands
         });
         return cmd;
     }
+
+    internal static Command ConvertLora(TextWriter stdout)
+    {
+        var peft = new Argument<string>("peft-dir") { Description = "PEFT adapter directory (adapter_config.json, adapter_model.safetensors)" };
+        var output = new Argument<string>("output") { Description = "GGUF adapter file to write" };
+        var baseModel = new Option<string>("--base") { Description = "the GGUF model the adapter is for", Required = true };
+        var cmd = new Command("convert-lora", "Convert a PEFT LoRA adapter to a GGUF adapter for a GGUF base model.") { peft, output, baseModel };
+        cmd.SetAction(r =>
+        {
+            int pairs = PeftConverter.Convert(r.GetValue(peft)!, r.GetValue(baseModel)!, r.GetValue(output)!);
+            stdout.WriteLine($"wrote {pairs} adapter pairs: {r.GetValue(output)}");
+            return 0;
+        });
+        return cmd;
+    }
 }
