@@ -25,9 +25,15 @@ public sealed class TextGenerator
     /// Applies LoRA adapters (loaded for this generator's model) to the generations that follow; empty returns to the
     /// base model. The base weights are never touched.
     /// </summary>
+    /// <exception cref="ArgumentException">An adapter was loaded for another model.</exception>
     public void SetAdapters(IReadOnlyList<ActiveAdapter> adapters)
     {
         ArgumentNullException.ThrowIfNull(adapters);
+        foreach (var a in adapters)
+        {
+            if (!ReferenceEquals(a.Adapter?.Model, _model.Transformer)) throw new ArgumentException($"adapter '{a.Adapter?.Path}' was not loaded for this generator's model; load it through the model's Adapters", nameof(adapters));
+        }
+
         _state.SetAdapters(adapters);
     }
 

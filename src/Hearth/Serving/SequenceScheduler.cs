@@ -207,6 +207,7 @@ public sealed class SequenceScheduler : IDisposable
         foreach (var a in request.Adapters)
         {
             if (a.Adapter is null) throw new ArgumentException("an adapter in the request is null", nameof(request));
+            if (!ReferenceEquals(a.Adapter.Model, _model.Transformer)) throw new ArgumentException($"adapter '{a.Adapter.Path}' was loaded for another model; load it through this model's Adapters", nameof(request));
             if (!float.IsFinite(a.Scale)) throw new ArgumentOutOfRangeException(nameof(request), $"adapter scale {a.Scale} must be a finite number");
         }
 

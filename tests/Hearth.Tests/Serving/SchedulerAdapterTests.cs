@@ -127,6 +127,14 @@ public sealed class SchedulerAdapterTests : IDisposable
         Assert.Equal(alone, batched);
         Assert.Empty(scratch.Adapters.ToArray());
 
+        using (var other = LanguageModel.Load(TestData.Path("golden", "models", "parity-llama-untied.F16.gguf"), new ModelLoadOptions { Threads = 1 }))
+        using (var scheduler = new SequenceScheduler(other, new SchedulerOptions { Parallel = 1, Context = 16 }))
+        {
+            // An adapter is bound to the model it was validated against.
+            Assert.Throws<ArgumentException>(() => scheduler.Submit(new SequenceRequest { Prompt = [1], Options = Options(0), Adapters = [new ActiveAdapter(a, 1f)] }));
+            Assert.Throws<ArgumentException>(() => new TextGenerator(other).SetAdapters([new ActiveAdapter(a, 1f)]));
+        }
+
         states[1].SetAdapters([new ActiveAdapter(a, 0.5f)]);
         Assert.Throws<ArgumentException>(() => t.ForwardSequences(scratch, states, [1, 2], batched, _model.Pool));
     }
