@@ -33,6 +33,8 @@ internal static class ChatCommand
                 Seed = s.Seed is ulong seed ? unchecked((long)seed) : null,
                 MaxOutputTokens = r.GetValue(n),
             };
+            var adapters = sampling.ReadAdapters(r);
+            if (adapters.Count > 0) options.AdditionalProperties = new AdditionalPropertiesDictionary { [HearthChatClient.LoraOption] = adapters };
             var history = new List<ChatMessage>();
             stderr.WriteLine($"{Path.GetFileName(lm.File.Path)} ({lm.Architecture}, template {client.Template.Name}); /reset, /exit");
             while (!cancel.IsCancellationRequested)

@@ -31,6 +31,8 @@ public static class HearthCommand
         root.Subcommands.Add(StoreCommands.Remove(stdout));
         root.Subcommands.Add(FitCommand.Create(stdout));
         root.Subcommands.Add(ConvertCommand.Create(stdout));
+        root.Subcommands.Add(LoraCommands.Export(stdout));
+        root.Subcommands.Add(LoraCommands.ConvertLora(stdout));
         ServeCommand.AddTo(root, stdout, stderr);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
@@ -94,6 +96,7 @@ public static class HearthCommand
                 Constraint = constraintGrammar != null ? new GrammarConstraint(constraintGrammar, lm.TokenVocabulary) : null,
             };
             var generator = new TextGenerator(lm, r.GetValue(sampling.Context));
+            generator.SetAdapters(lm.Adapters.Resolve(sampling.ReadAdapters(r)));
             foreach (var piece in generator.Generate(text, options, cancel))
             {
                 stdout.Write(piece);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Hearth.Models.Lora;
 using Hearth.Sampling;
 
 namespace Hearth.Cli;
@@ -16,11 +17,15 @@ internal sealed class SamplingArguments
     public Option<ulong?> Seed { get; } = new("--seed") { Description = "random seed; the same seed gives the same text" };
     public Option<int> Context { get; } = new("--ctx", "-c") { Description = "context size in tokens (0 = the model's, at most 4096)" };
     public Option<int> Threads { get; } = new("--threads", "-t") { Description = "threads (0 = all cores)" };
+    public Option<string[]> Lora { get; } = new("--lora") { Description = "apply a LoRA adapter (GGUF) as FILE[:SCALE], scale 1 by default; repeatable" };
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Temperature, TopK, TopP, MinP, RepeatPenalty, Seed, Context, Threads }) command.Options.Add(o);
+        foreach (var o in new Option[] { Temperature, TopK, TopP, MinP, RepeatPenalty, Seed, Context, Threads, Lora }) command.Options.Add(o);
     }
+
+    /// <summary>The <c>--lora FILE[:SCALE]</c> adapters, in order.</summary>
+    public IReadOnlyList<AdapterReference> ReadAdapters(ParseResult r) => [.. (r.GetValue(Lora) ?? []).Select(AdapterReference.Parse)];
 
     public SamplerOptions Read(ParseResult r) => new()
     {

@@ -20,6 +20,7 @@ internal static class ServeCommand
         var defaults = new HearthServerOptions();
         var host = new Option<string>("--host") { Description = "address to listen on (anything but loopback needs --api-key or --insecure-no-auth)", DefaultValueFactory = _ => defaults.Host };
         var port = new Option<int>("--port") { Description = "TCP port (0 picks a free one)", DefaultValueFactory = _ => defaults.Port };
+        var loraDir = new Option<string?>("--lora-dir") { Description = "a directory of LoRA adapter files (GGUF) that requests may apply by name (the lora field)" };
         var models = new Option<string?>("--models") { Description = "a directory whose *.gguf files are served by file name, besides the store's models" };
         var apiKey = new Option<string?>("--api-key") { Description = "key clients must send (Authorization: Bearer KEY or x-api-key); default $HEARTH_API_KEY" };
         var insecure = new Option<bool>("--insecure-no-auth") { Description = "allow a non-loopback bind without a key (anyone who can reach it can use it)" };
@@ -31,7 +32,7 @@ internal static class ServeCommand
         var threads = new Option<int>("--threads", "-t") { Description = "compute threads per model (0 = all cores)" };
         var cmd = new Command("serve", "Serve the store's models (and --models DIR) over HTTP, OpenAI- and Ollama-compatible, until Ctrl+C.")
         {
-            host, port, models, apiKey, insecure, parallel, ctx, keepAlive, memory, cors, threads,
+            host, port, models, loraDir, apiKey, insecure, parallel, ctx, keepAlive, memory, cors, threads,
         };
         cmd.SetAction(async (r, cancel) =>
         {
@@ -41,6 +42,7 @@ internal static class ServeCommand
                 Host = r.GetValue(host)!,
                 Port = r.GetValue(port),
                 ModelsDirectory = r.GetValue(models),
+                LoraDirectory = r.GetValue(loraDir) is { } lora ? new Hearth.Models.Lora.AdapterDirectory(lora).Path : null,
                 StoreDirectory = Hearth.Store.ModelStore.DefaultRoot(),
                 ApiKey = string.IsNullOrEmpty(key) ? null : key,
                 InsecureNoAuth = r.GetValue(insecure),

@@ -23,6 +23,12 @@ public sealed record HearthServerOptions
     /// <summary>Root of the model store to serve (and pull into); null serves no store. <c>hearth serve</c> uses the default store.</summary>
     public string? StoreDirectory { get; init; }
 
+    /// <summary>
+    /// Directory of LoRA adapter files (GGUF) that requests may apply by name (the <c>lora</c> field); null refuses
+    /// every request that asks for one. Names never resolve outside it.
+    /// </summary>
+    public string? LoraDirectory { get; init; }
+
     /// <summary>Sequences each model decodes together.</summary>
     public int Parallel { get; init; } = 4;
 

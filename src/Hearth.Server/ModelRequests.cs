@@ -73,6 +73,38 @@ internal static class ModelRequests
         return list;
     }
 
+    /// <summary>Most adapters one request may apply.</summary>
+    public const int MaxAdapters = 8;
+
+    /// <summary>The <c>lora</c> field's entries as references by name (validated: a name, a finite scale).</summary>
+    public static IReadOnlyList<Hearth.Models.Lora.AdapterReference> Lora(IEnumerable<(string? Name, double? Scale)>? entries)
+    {
+        if (entries == null) return [];
+        var list = new List<Hearth.Models.Lora.AdapterReference>();
+        foreach (var (name, scale) in entries)
+        {
+            // InvalidRequestException: both APIs' error mappers answer it with a 400 naming the field.
+            if (list.Count == MaxAdapters) throw new InvalidRequestException("lora", $"lora: at most {MaxAdapters} adapters per request");
+            if (string.IsNullOrWhiteSpace(name)) throw new InvalidRequestException("lora", "lora: every adapter needs a name");
+            if (scale is double v && !(v >= -100 && v <= 100)) throw new InvalidRequestException("lora", $"lora: scale {v} of '{name}' must be within -100..100");
+            list.Add(new Hearth.Models.Lora.AdapterReference(name, (float)(scale ?? 1)));
+        }
+
+        return list;
+    }
+
+    /// <summary>
+    /// Loads the adapters a request names for the model. Names resolve only to files of the server's adapter directory
+    /// (<see cref="HearthServerOptions.LoraDirectory"/>); anything else is a 400.
+    /// </summary>
+    public static IReadOnlyList<ActiveAdapter> Adapters(HttpContext context, LanguageModel model, IReadOnlyList<Hearth.Models.Lora.AdapterReference> lora)
+    {
+        if (lora.Count == 0) return [];
+        var dir = context.RequestServices.GetRequiredService<HearthServerOptions>().LoraDirectory
+            ?? throw new InvalidRequestException("lora", "lora: this server has no adapters (start it with --lora-dir DIR)");
+        return model.Adapters.Resolve(lora, new Hearth.Models.Lora.AdapterDirectory(dir));
+    }
+
     public static void CheckRange(double? value, double min, double max, string param)
     {
         if (value is double v && (double.IsNaN(v) || v < min || v > max))

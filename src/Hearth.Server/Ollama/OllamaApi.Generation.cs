@@ -61,6 +61,7 @@ internal sealed partial class OllamaApi(OllamaModelCatalog catalog)
         var keepAlive = OllamaKeepAlive.Read(body);
         var settings = OllamaOptions.Read(body);
         var format = OllamaChatInput.ReadFormat(body);
+        var lora = ReadLora(body);
         var name = Canonical(source, requested);
         if (prompt.Length == 0)
         {
@@ -101,6 +102,7 @@ internal sealed partial class OllamaApi(OllamaModelCatalog catalog)
             }.Prepare(model.Model, contextSize, limits);
         }
 
+        sequence = sequence with { Adapters = ModelRequests.Adapters(context, model.Model, lora) };
         await RunAsync(context, lease, sequence, chatRequest, chat: false, stream, requested, total, load).ConfigureAwait(false);
     }
 
@@ -118,6 +120,7 @@ internal sealed partial class OllamaApi(OllamaModelCatalog catalog)
         var keepAlive = OllamaKeepAlive.Read(body);
         var settings = OllamaOptions.Read(body);
         var format = OllamaChatInput.ReadFormat(body);
+        var lora = ReadLora(body);
         var name = Canonical(source, requested);
         if (messages.Count == 0)
         {
@@ -130,9 +133,13 @@ internal sealed partial class OllamaApi(OllamaModelCatalog catalog)
         var load = loading.Elapsed;
         var model = lease.Model;
         var request = PrepareChat(model, messages, tools, format, settings, Limits(options, model));
-        var sequence = new SequenceRequest { Prompt = request.Prompt, Options = request.Options, Context = request.Context };
+        var sequence = new SequenceRequest { Prompt = request.Prompt, Options = request.Options, Context = request.Context, Adapters = ModelRequests.Adapters(context, model.Model, lora) };
         await RunAsync(context, lease, sequence, request, chat: true, stream, requested, total, load).ConfigureAwait(false);
     }
+
+    /// <summary>The Hearth extension field <c>lora</c>: [{"name": ..., "scale": ...}] naming adapters of the server's directory.</summary>
+    private static IReadOnlyList<Hearth.Models.Lora.AdapterReference> ReadLora(OllamaJson body) =>
+        body.Get("lora") is null ? [] : ModelRequests.Lora(body.Objects("lora", ModelRequests.MaxAdapters).Select(o => (o.String("name"), o.Number("scale", -100, 100))));
 
     /// <summary>Renders the conversation through the model's template and applies the request's options and the server's limits.</summary>
     private static ChatRequest PrepareChat(LoadedModel model, List<ChatMessage> messages, List<AITool> tools,

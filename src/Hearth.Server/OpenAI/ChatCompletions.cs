@@ -26,11 +26,14 @@ internal static partial class ChatCompletions
         if (dto.N is int n && n != 1) throw ApiException.BadRequest($"n = {n} is not supported: this server returns one choice (n = 1)", "n");
         var messages = MapMessages(dto.Messages);
         var options = MapOptions(dto, limits);
+        var lora = ModelRequests.Lora(dto.Lora?.Select(l => (l.Name, l.Scale)));
         bool logprobs = dto.Logprobs == true;
         var keepAlive = ModelRequests.KeepAlive(dto.KeepAlive);
 
         using var lease = await ModelRequests.AcquireAsync(context, modelName, keepAlive).ConfigureAwait(false);
         var chat = lease.Model.Chat;
+        var adapters = ModelRequests.Adapters(context, lease.Model.Model, lora);
+        if (adapters.Count > 0) (options.AdditionalProperties ??= [])[HearthChatClient.LoraOption] = adapters;
         var prepared = ModelRequests.Prepare(() => chat.Prepare(messages, options), e => e switch
         {
             GrammarException when options.ResponseFormat is ChatResponseFormatJson => "response_format",

@@ -33,6 +33,7 @@ internal static class Completions
         ModelRequests.CheckRange(dto.TopK, 0, 1_000_000, "top_k");
         ModelRequests.CheckRange(dto.Logprobs, 0, 20, "logprobs");
         var (text, ids) = Prompt(dto.Prompt);
+        var lora = ModelRequests.Lora(dto.Lora?.Select(l => (l.Name, l.Scale)));
         var defaults = new SamplerOptions();
         var request = new CompletionRequest
         {
@@ -66,6 +67,7 @@ internal static class Completions
         {
             throw ApiException.BadRequest($"the prompt has {e.Tokens} tokens, which does not fit the model's context of {e.Context} tokens", "prompt", "context_length_exceeded");
         }
+        prepared = prepared with { Adapters = ModelRequests.Adapters(context, scheduler.Model, lora) };
         var handle = scheduler.Submit(prepared, context.RequestAborted);
         var tokenizer = scheduler.Model.Tokenizer;
         var id = $"cmpl-{Guid.NewGuid():N}";

@@ -10,6 +10,9 @@ internal sealed class ChatCompletionRequestDto
 {
     public string? Model { get; set; }
 
+    /// <summary>Hearth extension: LoRA adapters of the server's adapter directory, by name, with scales.</summary>
+    public List<LoraDto>? Lora { get; set; }
+
     public List<ChatMessageDto>? Messages { get; set; }
 
     public bool? Stream { get; set; }
@@ -109,6 +112,9 @@ internal sealed class ToolCallFunctionDto
 internal sealed class CompletionRequestDto
 {
     public string? Model { get; set; }
+
+    /// <summary>Hearth extension: LoRA adapters of the server's adapter directory, by name, with scales.</summary>
+    public List<LoraDto>? Lora { get; set; }
 
     public JsonElement? Prompt { get; set; }
 
@@ -254,4 +260,12 @@ internal sealed record ModelDto(string Id, long Created)
     public string Object => "model";
 
     public string OwnedBy => "hearth";
+}
+
+/// <summary>One entry of the <c>lora</c> extension field.</summary>
+internal sealed class LoraDto
+{
+    public string? Name { get; set; }
+
+    public double? Scale { get; set; }
 }

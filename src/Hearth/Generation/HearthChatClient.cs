@@ -19,6 +19,14 @@ public sealed class HearthChatClient : IChatClient
     /// <summary><see cref="ChatOptions.AdditionalProperties"/> key: true asks for the log-probability of each token.</summary>
     public const string LogprobsOption = "logprobs";
 
+    /// <summary>
+    /// <see cref="ChatOptions.AdditionalProperties"/> key: LoRA adapters to apply to this request, as an
+    /// <see cref="IEnumerable{T}"/> of <see cref="Hearth.Models.Lora.AdapterReference"/> whose sources are file paths
+    /// (loaded once per model through <see cref="LanguageModel.Adapters"/>), or of <see cref="ActiveAdapter"/> already
+    /// loaded for this client's model.
+    /// </summary>
+    public const string LoraOption = "lora";
+
     /// <summary><see cref="ChatOptions.AdditionalProperties"/> key: how many alternatives (0..20) to report per token.</summary>
     public const string TopLogprobsOption = "top_logprobs";
 
@@ -144,12 +152,14 @@ public sealed class HearthChatClient : IChatClient
                 Context = request.Context,
                 Logprobs = logprobs,
                 TopLogprobs = topLogprobs,
+                Adapters = request.Adapters,
             }, cancellation);
             return (handle.Tokens, handle.Completion);
         }
 
         var channel = Channel.CreateUnbounded<SampledToken>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var generator = new TextGenerator(_model, request.Context);
+        generator.SetAdapters(request.Adapters);
         var producer = Task.Run(() =>
         {
             try
@@ -165,6 +175,16 @@ public sealed class HearthChatClient : IChatClient
             }
         }, CancellationToken.None);
         return (channel.Reader, producer);
+    }
+
+    /// <summary>The adapters of <see cref="LoraOption"/>, loaded through the model's registry.</summary>
+    private IReadOnlyList<ActiveAdapter> ResolveAdapters(ChatOptions? options)
+    {
+        if (options?.AdditionalProperties is not { } extra || !extra.TryGetValue(LoraOption, out var value) || value is null) return [];
+        if (value is IEnumerable<ActiveAdapter> loaded) return [.. loaded];
+        if (value is not IEnumerable<Hearth.Models.Lora.AdapterReference> references)
+            throw new ArgumentException($"ChatOptions.AdditionalProperties[\"{LoraOption}\"] must be a list of AdapterReference (or of loaded ActiveAdapter), not {value.GetType().Name}", nameof(options));
+        return _model.Adapters.Resolve(references);
     }
 
     private static (bool Logprobs, int Top) LogprobOptions(ChatOptions? options)
@@ -214,6 +234,7 @@ public sealed class HearthChatClient : IChatClient
             Tools = tools,
             ResponseFormat = options?.ResponseFormat,
             ToolMode = options?.ToolMode,
+            Adapters = ResolveAdapters(options),
             Options = new GenerationOptions
             {
                 MaxTokens = maxTokens,
@@ -358,6 +379,9 @@ public sealed record ChatRequest
 
     /// <summary>How the model writes tool calls, when tools were offered.</summary>
     public Hearth.Chat.ToolCalls.ToolCallFormat ToolFormat { get; init; }
+
+    /// <summary>LoRA adapters applied to this request (from <see cref="HearthChatClient.LoraOption"/>).</summary>
+    public IReadOnlyList<ActiveAdapter> Adapters { get; init; } = [];
 }
 
 /// <summary>Builds the constraint and post-processing a request needs (JSON schemas, tool calls).</summary>

@@ -21,6 +21,22 @@ public sealed class TextGenerator
         _logits = new float[model.Transformer.VocabSize];
     }
 
+    /// <summary>
+    /// Applies LoRA adapters (loaded for this generator's model) to the generations that follow; empty returns to the
+    /// base model. The base weights are never touched.
+    /// </summary>
+    /// <exception cref="ArgumentException">An adapter was loaded for another model.</exception>
+    public void SetAdapters(IReadOnlyList<ActiveAdapter> adapters)
+    {
+        ArgumentNullException.ThrowIfNull(adapters);
+        foreach (var a in adapters)
+        {
+            if (!ReferenceEquals(a.Adapter?.Model, _model.Transformer)) throw new ArgumentException($"adapter '{a.Adapter?.Path}' was not loaded for this generator's model; load it through the model's Adapters", nameof(adapters));
+        }
+
+        _state.SetAdapters(adapters);
+    }
+
     /// <summary>Counts and timings of the last (or current) generation.</summary>
     public GenerationStats Stats { get; private set; } = new();
 

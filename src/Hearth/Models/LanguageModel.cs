@@ -44,7 +44,11 @@ public sealed class LanguageModel : IDisposable
         Context = context;
         LoadTime = loadTime;
         _vocabulary = new(() => Hearth.Grammar.TokenVocabulary.FromTokenizer(tokenizer), LazyThreadSafetyMode.ExecutionAndPublication);
+        Adapters = new Lora.AdapterRegistry(transformer);
     }
+
+    /// <summary>The LoRA adapters loaded for this model, each once, shared by every sequence; released with the model.</summary>
+    public Lora.AdapterRegistry Adapters { get; }
 
     public GgufFile File { get; }
 
@@ -120,6 +124,7 @@ public sealed class LanguageModel : IDisposable
 
     public void Dispose()
     {
+        Adapters.Dispose();
         Pool.Dispose();
         File.Dispose();
     }

@@ -12,9 +12,10 @@ public sealed class LoraAdapter : IDisposable
     private readonly GgufFile _file;
     private readonly Dictionary<string, (Weight A, Weight B)> _pairs;
 
-    private LoraAdapter(GgufFile file, float alpha, Dictionary<string, (Weight A, Weight B)> pairs)
+    private LoraAdapter(GgufFile file, Transformer model, float alpha, Dictionary<string, (Weight A, Weight B)> pairs)
     {
         _file = file;
+        Model = model;
         Alpha = alpha;
         _pairs = pairs;
         MaxRank = pairs.Values.Max(p => p.A.Rows);
@@ -22,6 +23,9 @@ public sealed class LoraAdapter : IDisposable
     }
 
     public string Path => _file.Path;
+
+    /// <summary>The model this adapter was loaded (and validated) for; it must not be applied to another.</summary>
+    public Transformer Model { get; }
 
     /// <summary><c>adapter.lora.alpha</c>; 0 means "scale only", as in the reference.</summary>
     public float Alpha { get; }
@@ -82,7 +86,7 @@ public sealed class LoraAdapter : IDisposable
             var orphan = file.Tensors.FirstOrDefault(t => t.Name.EndsWith(".lora_b", StringComparison.Ordinal) && !pairs.ContainsKey(t.Name[..^".lora_b".Length]));
             if (orphan != null) throw new ModelFormatException($"{path}: tensor '{orphan.Name}' has no matching lora_a");
             if (pairs.Count == 0) throw new ModelFormatException($"{path}: the adapter has no lora_a/lora_b tensor pairs");
-            return new LoraAdapter(file, alpha, pairs);
+            return new LoraAdapter(file, model, alpha, pairs);
         }
         catch
         {

@@ -146,8 +146,13 @@ public sealed class Transformer
     /// sequence against its own KV cache. Every output is bit-identical to running each sequence alone through
     /// <see cref="Forward"/>: the kernels give the same result for a row whatever the batch around it.
     /// </summary>
+    /// <remarks>
+    /// Sequences with LoRA adapters batch together when they all share one adapter set (the same adapter objects with
+    /// the same scales, in the same order, see <see cref="InferenceState.SameAdapters(InferenceState)"/>): the step applies that set to
+    /// every row. Sequences with different sets must go through separate calls.
+    /// </remarks>
     /// <exception cref="ArgumentException">Counts disagree, the batch exceeds the scratch's batch size, a sequence appears
-    /// twice, or a sequence has LoRA adapters (adapted sequences run alone).</exception>
+    /// twice, the scratch has adapters of its own, or the sequences do not all share one adapter set.</exception>
     /// <exception cref="ContextOverflowException">A sequence's context is full.</exception>
     public void ForwardSequences(InferenceState scratch, ReadOnlySpan<InferenceState> sequences, ReadOnlySpan<int> tokens, Span<float> logits, ComputePool? pool = null)
     {
@@ -160,7 +165,7 @@ public sealed class Transformer
         for (int i = 0; i < n; i++)
         {
             var seq = sequences[i];
-            if (seq.Adapters.Length != 0) throw new ArgumentException($"sequence {i} has LoRA adapters; adapted sequences must run alone", nameof(sequences));
+            if (!seq.SameAdapters(sequences[0])) throw new ArgumentException($"sequence {i} has a different LoRA adapter set from sequence 0; group sequences by adapter set", nameof(sequences));
             if (seq.Position + 1 > seq.Cache.Context) throw new ContextOverflowException(seq.Position, 1, seq.Cache.Context);
             if ((uint)tokens[i] >= (uint)TokenEmbedding.Rows) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {tokens[i]} is outside the vocabulary (0..{TokenEmbedding.Rows - 1})");
             for (int j = 0; j < i; j++)
@@ -169,7 +174,16 @@ public sealed class Transformer
             }
         }
 
-        ForwardBatch(scratch, sequences, tokens, logits[..(n * VocabSize)], Output.AllLogits, lastChunk: true, pool);
+        // The rows of the step are projected through the scratch state, so it carries the group's adapters for the step.
+        scratch.BorrowAdapters(sequences[0]);
+        try
+        {
+            ForwardBatch(scratch, sequences, tokens, logits[..(n * VocabSize)], Output.AllLogits, lastChunk: true, pool);
+        }
+        finally
+        {
+            scratch.ReturnAdapters();
+        }
     }
 
     private enum Output
@@ -467,6 +481,43 @@ public sealed class InferenceState
         if (LoraOut.Length < BatchSize * width) LoraOut = new float[BatchSize * width];
         _adapters = adapters.ToArray();
     }
+
+    /// <summary>
+    /// True when this state applies exactly the adapters of <paramref name="other"/>: the same adapter objects with the
+    /// same scales in the same order (so their decode steps may be batched).
+    /// </summary>
+    public bool SameAdapters(InferenceState other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return SameAdapters(other._adapters);
+    }
+
+    /// <summary>True when this state applies exactly <paramref name="adapters"/> (same objects, scales and order).</summary>
+    public bool SameAdapters(IReadOnlyList<ActiveAdapter> adapters)
+    {
+        ArgumentNullException.ThrowIfNull(adapters);
+        if (adapters.Count != _adapters.Length) return false;
+        for (int i = 0; i < _adapters.Length; i++)
+        {
+            if (!ReferenceEquals(_adapters[i].Adapter, adapters[i].Adapter) || _adapters[i].Scale.CompareTo(adapters[i].Scale) != 0) return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Takes another state's adapter set for one batched step (growing the LoRA buffers only if needed).</summary>
+    internal void BorrowAdapters(InferenceState other)
+    {
+        if (other._adapters.Length == 0) return;
+        if (_adapters.Length != 0) throw new InvalidOperationException("the state already has adapters");
+        int rank = other._adapters.Max(a => a.Adapter.MaxRank);
+        int width = other._adapters.Max(a => a.Adapter.MaxOutput);
+        if (LoraRank.Length < BatchSize * rank) LoraRank = new float[BatchSize * rank];
+        if (LoraOut.Length < BatchSize * width) LoraOut = new float[BatchSize * width];
+        _adapters = other._adapters;
+    }
+
+    internal void ReturnAdapters() => _adapters = [];
 
     internal float[] LoraRank { get; private set; } = [];
     internal float[] LoraOut { get; private set; } = [];

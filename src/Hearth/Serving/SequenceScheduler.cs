@@ -47,6 +47,12 @@ public sealed record SequenceRequest
 
     /// <summary>Positions this request may fill (prompt + output); 0 is the scheduler's whole context.</summary>
     public int Context { get; init; }
+
+    /// <summary>
+    /// LoRA adapters (loaded for this scheduler's model) applied to this request only, with their scales; empty runs the
+    /// base model. Requests with the same adapter set (same adapter objects and scales) decode together.
+    /// </summary>
+    public IReadOnlyList<ActiveAdapter> Adapters { get; init; } = [];
 }
 
 /// <summary>A submitted request: its tokens as they are sampled, and its statistics when it ends.</summary>
@@ -197,6 +203,14 @@ public sealed class SequenceScheduler : IDisposable
             if ((uint)t >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(request), $"prompt token id {t} is outside the vocabulary (0..{vocab - 1})");
         }
 
+        ArgumentNullException.ThrowIfNull(request.Adapters, nameof(request.Adapters));
+        foreach (var a in request.Adapters)
+        {
+            if (a.Adapter is null) throw new ArgumentException("an adapter in the request is null", nameof(request));
+            if (!ReferenceEquals(a.Adapter.Model, _model.Transformer)) throw new ArgumentException($"adapter '{a.Adapter.Path}' was loaded for another model; load it through this model's Adapters", nameof(request));
+            if (!float.IsFinite(a.Scale)) throw new ArgumentOutOfRangeException(nameof(request), $"adapter scale {a.Scale} must be a finite number");
+        }
+
         int context = request.Context > 0 ? Math.Min(request.Context, Context) : Context;
         if (request.Prompt.Length >= context) throw new ContextOverflowException(0, request.Prompt.Length, context);
 
@@ -337,7 +351,24 @@ public sealed class SequenceScheduler : IDisposable
             var sw = Stopwatch.StartNew();
             int vocab = _model.Transformer.VocabSize;
             var logits = _batchLogits.AsSpan(0, batch * vocab);
-            _model.Transformer.ForwardSequences(_scratch, _batchStates.AsSpan(0, batch), _batchTokens.AsSpan(0, batch), logits, _model.Pool);
+            // Sequences sharing an adapter set (usually all: none) go through the weights together; each set is one call.
+            for (int start = 0; start < batch;)
+            {
+                int end = start + 1;
+                for (int j = start + 1; j < batch; j++)
+                {
+                    if (!_batchStates[j].SameAdapters(_batchStates[start])) continue;
+                    (_batchStates[j], _batchStates[end]) = (_batchStates[end], _batchStates[j]);
+                    (_batchSlots[j], _batchSlots[end]) = (_batchSlots[end], _batchSlots[j]);
+                    (_batchTokens[j], _batchTokens[end]) = (_batchTokens[end], _batchTokens[j]);
+                    end++;
+                }
+
+                int count = end - start;
+                _model.Transformer.ForwardSequences(_scratch, _batchStates.AsSpan(start, count), _batchTokens.AsSpan(start, count), logits.Slice(start * vocab, count * vocab), _model.Pool);
+                start = end;
+            }
+
             for (int i = 0; i < batch; i++)
             {
                 logits.Slice(i * vocab, vocab).CopyTo(_batchSlots[i].Logits);
@@ -551,6 +582,7 @@ public sealed class SequenceScheduler : IDisposable
             PromptTime = TimeSpan.Zero;
             Clock.Reset();
             State.Reset();
+            State.SetAdapters(p.Request.Adapters);
             Sampler = new SequenceSampler(model, p.Request.Options, p.Request.Logprobs, p.Request.TopLogprobs);
             Sampler.AcceptPrompt(p.Request.Prompt);
             Phase = Phase.Prefill;
@@ -563,6 +595,7 @@ public sealed class SequenceScheduler : IDisposable
             Channel = null;
             Done = null;
             Cancellation = default;
+            State.SetAdapters([]);
             Phase = Phase.Idle;
         }
     }
