@@ -32,7 +32,6 @@ public static class HearthCommand
         root.Subcommands.Add(FitCommand.Create(stdout));
         root.Subcommands.Add(ConvertCommand.Create(stdout));
         root.Subcommands.Add(LoraCommands.Export(stdout));
-        root.Subcommands.Add(LoraCommands.ConvertLora(stdout));
         ServeCommand.AddTo(root, stdout, stderr);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try

@@ -4,7 +4,7 @@ using Hearth.Tensors;
 
 namespace Hearth.Cli;
 
-/// <summary><c>hearth export</c> (merge adapters into a model) and <c>hearth convert-lora</c> (PEFT to GGUF).</summary>
+/// <summary><c>hearth export</c>: merge adapters into a model.</summary>
 internal static class LoraCommands
 {
     internal static Command Export(TextWriter stdout)
@@ -26,21 +26,6 @@ internal static class LoraCommands
             var adapters = (r.GetValue(merge) ?? []).Select(AdapterReference.Parse).ToList();
             var changed = LoraMerger.Merge(r.GetValue(model)!, adapters, r.GetValue(output)!, new LoraMergeOptions { Type = t });
             stdout.WriteLine($"merged {adapters.Count} adapter(s) into {changed.Count} weights: {r.GetValue(output)}");
-            return 0;
-        });
-        return cmd;
-    }
-
-    internal static Command ConvertLora(TextWriter stdout)
-    {
-        var peft = new Argument<string>("peft-dir") { Description = "PEFT adapter directory (adapter_config.json, adapter_model.safetensors)" };
-        var output = new Argument<string>("output") { Description = "GGUF adapter file to write" };
-        var baseModel = new Option<string>("--base") { Description = "the GGUF model the adapter is for", Required = true };
-        var cmd = new Command("convert-lora", "Convert a PEFT LoRA adapter to a GGUF adapter for a GGUF base model.") { peft, output, baseModel };
-        cmd.SetAction(r =>
-        {
-            int pairs = PeftConverter.Convert(r.GetValue(peft)!, r.GetValue(baseModel)!, r.GetValue(output)!);
-            stdout.WriteLine($"wrote {pairs} adapter pairs: {r.GetValue(output)}");
             return 0;
         });
         return cmd;

@@ -9,7 +9,7 @@ using Hearth.Models.Lora;
 namespace Hearth.Tests.Models;
 
 /// <summary>
-/// <c>hearth convert-lora</c>: the golden GGUF adapter, turned back into a PEFT directory by the test, converts to the
+/// <c>hearth convert --lora</c>: the golden GGUF adapter, turned back into a PEFT directory by the test, converts to the
 /// same tensors and the same logits.
 /// </summary>
 public sealed class PeftConversionTests : IDisposable
@@ -119,7 +119,7 @@ public sealed class PeftConversionTests : IDisposable
         var output = Path.Combine(_dir, "converted.gguf");
         var o = new StringWriter();
         var e = new StringWriter();
-        int code = HearthCommand.Run(["convert-lora", peft, output, "--base", s_base], new StringReader(""), o, e);
+        int code = HearthCommand.Run(["convert", peft, output, "--lora", "--base", s_base], new StringReader(""), o, e);
         Assert.True(code == 0, e.ToString());
         Assert.Contains("4 adapter pairs", o.ToString());
 
