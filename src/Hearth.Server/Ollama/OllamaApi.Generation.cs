@@ -57,21 +57,10 @@ internal sealed partial class OllamaApi(OllamaModelCatalog catalog)
         if (body.Get("context") is { } ctx && !(ctx.ValueKind == JsonValueKind.Array && ctx.GetArrayLength() == 0)) throw body.Bad("context", "is not supported: send the whole prompt again, or use /api/chat");
         if (body.Bool("think") == true) throw body.Bad("think", "is not supported by this model");
         bool raw = body.Bool("raw") ?? false;
-        bool stream = body.Bool("stream") ?? true;
-        var keepAlive = OllamaKeepAlive.Read(body);
-        var settings = OllamaOptions.Read(body);
-        var format = OllamaChatInput.ReadFormat(body);
-        var lora = ReadLora(body);
-        var name = Canonical(source, requested);
-        if (prompt.Length == 0)
-        {
-            await LoadOnlyAsync(context, host, name, requested, keepAlive, chat: false).ConfigureAwait(false);
-            return;
-        }
-
-        var loading = Stopwatch.StartNew();
-        using var lease = await host.AcquireAsync(name, keepAlive, context.RequestAborted).ConfigureAwait(false);
-        var load = loading.Elapsed;
+        var (stream, keepAlive, settings, format, lora) = ReadCommon(body);
+        var (acquired, load) = await AcquireAsync(context, host, source, requested, keepAlive, loadOnly: prompt.Length == 0, chat: false).ConfigureAwait(false);
+        if (acquired is not { } lease) return;
+        using var _ = lease;
         var model = lease.Model;
         var limits = Limits(options, model);
         SequenceRequest sequence;
@@ -116,25 +105,37 @@ internal sealed partial class OllamaApi(OllamaModelCatalog catalog)
         var messages = OllamaChatInput.ReadMessages(body);
         var tools = OllamaChatInput.ReadTools(body);
         if (body.Bool("think") == true) throw body.Bad("think", "is not supported by this model");
-        bool stream = body.Bool("stream") ?? true;
-        var keepAlive = OllamaKeepAlive.Read(body);
-        var settings = OllamaOptions.Read(body);
-        var format = OllamaChatInput.ReadFormat(body);
-        var lora = ReadLora(body);
-        var name = Canonical(source, requested);
-        if (messages.Count == 0)
-        {
-            await LoadOnlyAsync(context, host, name, requested, keepAlive, chat: true).ConfigureAwait(false);
-            return;
-        }
-
-        var loading = Stopwatch.StartNew();
-        using var lease = await host.AcquireAsync(name, keepAlive, context.RequestAborted).ConfigureAwait(false);
-        var load = loading.Elapsed;
+        var (stream, keepAlive, settings, format, lora) = ReadCommon(body);
+        var (acquired, load) = await AcquireAsync(context, host, source, requested, keepAlive, loadOnly: messages.Count == 0, chat: true).ConfigureAwait(false);
+        if (acquired is not { } lease) return;
+        using var _ = lease;
         var model = lease.Model;
         var request = PrepareChat(model, messages, tools, format, settings, Limits(options, model));
         var sequence = new SequenceRequest { Prompt = request.Prompt, Options = request.Options, Context = request.Context, Adapters = ModelRequests.Adapters(context, model.Model, lora) };
         await RunAsync(context, lease, sequence, request, chat: true, stream, requested, total, load).ConfigureAwait(false);
+    }
+
+    /// <summary>The fields <c>/api/generate</c> and <c>/api/chat</c> share, read (and so validated) before anything runs.</summary>
+    private static (bool Stream, TimeSpan? KeepAlive, OllamaOptions Settings, (OllamaFormat Kind, JsonNode? Schema) Format, IReadOnlyList<Hearth.Models.Lora.AdapterReference> Lora) ReadCommon(OllamaJson body) =>
+        (body.Bool("stream") ?? true, OllamaKeepAlive.Read(body), OllamaOptions.Read(body), OllamaChatInput.ReadFormat(body), ReadLora(body));
+
+    /// <summary>
+    /// The model for a request, and how long loading it took; a request with nothing to generate only loads (or with
+    /// keep_alive 0 unloads) the model and is answered here, and gets no lease.
+    /// </summary>
+    private static async Task<(ModelLease? Lease, TimeSpan Load)> AcquireAsync(HttpContext context, ModelHost host, IModelSource source, string requested,
+        TimeSpan? keepAlive, bool loadOnly, bool chat)
+    {
+        var name = Canonical(source, requested);
+        if (loadOnly)
+        {
+            await LoadOnlyAsync(context, host, name, requested, keepAlive, chat).ConfigureAwait(false);
+            return (null, TimeSpan.Zero);
+        }
+
+        var loading = Stopwatch.StartNew();
+        var lease = await host.AcquireAsync(name, keepAlive, context.RequestAborted).ConfigureAwait(false);
+        return (lease, loading.Elapsed);
     }
 
     /// <summary>The Hearth extension field <c>lora</c>: [{"name": ..., "scale": ...}] naming adapters of the server's directory.</summary>

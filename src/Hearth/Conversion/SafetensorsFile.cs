@@ -1,4 +1,3 @@
-using System.IO.MemoryMappedFiles;
 using System.Text;
 using System.Text.Json;
 using Hearth.Tensors;
@@ -51,18 +50,15 @@ public sealed unsafe class SafetensorsFile : IDisposable
     /// <summary>The largest JSON header accepted (the format's own limit is 100 MB).</summary>
     public const long MaxHeaderBytes = 100_000_000;
 
-    private readonly MemoryMappedFile? _mapping;
-    private readonly MemoryMappedViewAccessor? _view;
+    private readonly MappedFile _mapped;
     private byte* _base;
     private readonly Dictionary<string, SafetensorsTensorInfo> _byName;
 
-    private SafetensorsFile(string path, MemoryMappedFile? mapping, MemoryMappedViewAccessor? view, byte* basePtr, long dataOffset,
-        List<SafetensorsTensorInfo> tensors, Dictionary<string, string> metadata)
+    private SafetensorsFile(string path, MappedFile mapped, long dataOffset, List<SafetensorsTensorInfo> tensors, Dictionary<string, string> metadata)
     {
         Path = path;
-        _mapping = mapping;
-        _view = view;
-        _base = basePtr;
+        _mapped = mapped;
+        _base = mapped.Pointer;
         DataOffset = dataOffset;
         Tensors = tensors;
         Metadata = metadata;
@@ -100,31 +96,11 @@ public sealed unsafe class SafetensorsFile : IDisposable
         long length = info.Length;
         if (length < 8) throw new SafetensorsFormatException(path, $"file is {length} bytes, too short for the 8-byte header length");
 
-        var mapping = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-        MemoryMappedViewAccessor? view = null;
-        try
+        return MappedFile.OpenAnd(path, length, mapped =>
         {
-            view = mapping.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
-            byte* p = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-            p += view.PointerOffset;
-            try
-            {
-                var (dataOffset, tensors, metadata) = Parse(path, p, length);
-                return new SafetensorsFile(path, mapping, view, p, dataOffset, tensors, metadata);
-            }
-            catch
-            {
-                view.SafeMemoryMappedViewHandle.ReleasePointer();
-                throw;
-            }
-        }
-        catch
-        {
-            view?.Dispose();
-            mapping.Dispose();
-            throw;
-        }
+            var (dataOffset, tensors, metadata) = Parse(path, mapped.Pointer, length);
+            return new SafetensorsFile(path, mapped, dataOffset, tensors, metadata);
+        });
     }
 
     private static (long, List<SafetensorsTensorInfo>, Dictionary<string, string>) Parse(string path, byte* p, long length)
@@ -259,9 +235,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
     {
         if (_base == null) return;
         _base = null;
-        _view?.SafeMemoryMappedViewHandle.ReleasePointer();
-        _view?.Dispose();
-        _mapping?.Dispose();
+        _mapped.Dispose();
     }
 
     internal static string Utf8(ReadOnlySpan<byte> b) => Encoding.UTF8.GetString(b);

@@ -1,4 +1,3 @@
-using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 using System.Text;
 using Hearth.Tensors;
@@ -54,17 +53,15 @@ public sealed unsafe class GgufFile : IDisposable
     /// <summary>Arrays nest at most this deep; deeper nesting is treated as malformed.</summary>
     public const int MaxArrayNesting = 8;
 
-    private readonly MemoryMappedFile? _mapping;
-    private readonly MemoryMappedViewAccessor? _view;
+    private readonly MappedFile _mapped;
     private byte* _base;
     private readonly Dictionary<string, GgufValue> _metadata;
     private readonly Dictionary<string, GgufTensorInfo> _tensorsByName;
 
-    private GgufFile(string path, MemoryMappedFile? mapping, MemoryMappedViewAccessor? view, byte* basePtr, long length, GgufReader.Result parsed)
+    private GgufFile(string path, MappedFile mapped, byte* basePtr, long length, GgufReader.Result parsed)
     {
         Path = path;
-        _mapping = mapping;
-        _view = view;
+        _mapped = mapped;
         _base = basePtr;
         FileLength = length;
         Version = parsed.Version;
@@ -107,31 +104,12 @@ public sealed unsafe class GgufFile : IDisposable
         long length = info.Length;
         if (length < 4) throw new GgufFormatException(path, 0, $"file is {length} bytes, too short to hold the GGUF magic");
 
-        var mapping = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-        MemoryMappedViewAccessor? view = null;
-        try
+        return MappedFile.OpenAnd(path, length, mapped =>
         {
-            view = mapping.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
-            byte* p = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-            p += view.PointerOffset;
-            try
-            {
-                var parsed = GgufReader.Parse(path, new ReadOnlySpan<byte>(p, checked((int)Math.Min(length, int.MaxValue))), length, p);
-                return new GgufFile(path, mapping, view, p, length, parsed);
-            }
-            catch
-            {
-                view.SafeMemoryMappedViewHandle.ReleasePointer();
-                throw;
-            }
-        }
-        catch
-        {
-            view?.Dispose();
-            mapping.Dispose();
-            throw;
-        }
+            byte* p = mapped.Pointer;
+            var parsed = GgufReader.Parse(path, new ReadOnlySpan<byte>(p, checked((int)Math.Min(length, int.MaxValue))), length, p);
+            return new GgufFile(path, mapped, p, length, parsed);
+        });
     }
 
     /// <summary>Looks up a tensor by name.</summary>
@@ -225,9 +203,7 @@ public sealed unsafe class GgufFile : IDisposable
     {
         if (_base == null) return;
         _base = null;
-        _view?.SafeMemoryMappedViewHandle.ReleasePointer();
-        _view?.Dispose();
-        _mapping?.Dispose();
+        _mapped.Dispose();
     }
 }
 
