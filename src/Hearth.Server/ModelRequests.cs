@@ -105,6 +105,17 @@ internal static class ModelRequests
         return model.Adapters.Resolve(lora, new Hearth.Models.Lora.AdapterDirectory(dir));
     }
 
+    /// <summary>The sampler fields both OpenAI routes take, each within OpenAI's range (400 naming the first that is not).</summary>
+    public static void CheckSampling(double? temperature, double? topP, double? minP, double? presencePenalty, double? frequencyPenalty, int? topK)
+    {
+        CheckRange(temperature, 0, 2, "temperature");
+        CheckRange(topP, 0, 1, "top_p");
+        CheckRange(minP, 0, 1, "min_p");
+        CheckRange(presencePenalty, -2, 2, "presence_penalty");
+        CheckRange(frequencyPenalty, -2, 2, "frequency_penalty");
+        CheckRange(topK, 0, 1_000_000, "top_k");
+    }
+
     public static void CheckRange(double? value, double min, double max, string param)
     {
         if (value is double v && (double.IsNaN(v) || v < min || v > max))

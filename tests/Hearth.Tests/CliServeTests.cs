@@ -5,13 +5,7 @@ namespace Hearth.Tests;
 /// <summary><c>hearth serve</c> and <c>hearth ps</c>: what they refuse before anything listens or connects.</summary>
 public sealed class CliServeTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = HearthCommand.Run(args, new StringReader(""), o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => Cli.Run(args);
 
     [Fact]
     public void ServeRefusesANonLoopbackBindWithoutAKey()

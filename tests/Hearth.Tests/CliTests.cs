@@ -6,13 +6,7 @@ namespace Hearth.Tests;
 /// <summary>The CLI's commands, run in-process with captured output.</summary>
 public sealed class CliTests
 {
-    private static (int Code, string Out, string Err) Run(string stdin, params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = HearthCommand.Run(args, new StringReader(stdin), o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(string stdin, params string[] args) => Cli.RunWithInput(stdin, args);
 
     private static string Stories => TestData.Path("models", "stories260K.gguf");
 
@@ -100,13 +94,7 @@ public sealed class CliTests
 /// <summary>The constrained-output flags of <c>hearth run</c>.</summary>
 public sealed class CliConstraintTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = HearthCommand.Run(args, new StringReader(""), o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => Cli.Run(args);
 
     private static string Stories => TestData.Path("models", "stories260K.gguf");
 

@@ -233,12 +233,7 @@ internal static partial class ChatCompletions
 
     private static ChatOptions MapOptions(ChatCompletionRequestDto dto, RequestLimits limits)
     {
-        ModelRequests.CheckRange(dto.Temperature, 0, 2, "temperature");
-        ModelRequests.CheckRange(dto.TopP, 0, 1, "top_p");
-        ModelRequests.CheckRange(dto.MinP, 0, 1, "min_p");
-        ModelRequests.CheckRange(dto.PresencePenalty, -2, 2, "presence_penalty");
-        ModelRequests.CheckRange(dto.FrequencyPenalty, -2, 2, "frequency_penalty");
-        ModelRequests.CheckRange(dto.TopK, 0, 1_000_000, "top_k");
+        ModelRequests.CheckSampling(dto.Temperature, dto.TopP, dto.MinP, dto.PresencePenalty, dto.FrequencyPenalty, dto.TopK);
         ModelRequests.CheckRange(dto.TopLogprobs, 0, 20, "top_logprobs");
         if (dto.TopLogprobs is > 0 && dto.Logprobs != true) throw ApiException.BadRequest("top_logprobs needs logprobs to be true", "top_logprobs");
         string maxParam = dto.MaxCompletionTokens != null ? "max_completion_tokens" : "max_tokens";

@@ -25,12 +25,7 @@ internal static class Completions
         if (dto.BestOf is int b && b != 1) throw ApiException.BadRequest($"best_of = {b} is not supported (only 1)", "best_of");
         if (dto.Echo == true) throw ApiException.BadRequest("echo is not supported", "echo");
         if (!string.IsNullOrEmpty(dto.Suffix)) throw ApiException.BadRequest("suffix (fill-in-the-middle) is not supported", "suffix");
-        ModelRequests.CheckRange(dto.Temperature, 0, 2, "temperature");
-        ModelRequests.CheckRange(dto.TopP, 0, 1, "top_p");
-        ModelRequests.CheckRange(dto.MinP, 0, 1, "min_p");
-        ModelRequests.CheckRange(dto.PresencePenalty, -2, 2, "presence_penalty");
-        ModelRequests.CheckRange(dto.FrequencyPenalty, -2, 2, "frequency_penalty");
-        ModelRequests.CheckRange(dto.TopK, 0, 1_000_000, "top_k");
+        ModelRequests.CheckSampling(dto.Temperature, dto.TopP, dto.MinP, dto.PresencePenalty, dto.FrequencyPenalty, dto.TopK);
         ModelRequests.CheckRange(dto.Logprobs, 0, 20, "logprobs");
         var (text, ids) = Prompt(dto.Prompt);
         var lora = ModelRequests.Lora(dto.Lora?.Select(l => (l.Name, l.Scale)));

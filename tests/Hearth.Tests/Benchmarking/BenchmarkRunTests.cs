@@ -166,13 +166,7 @@ public sealed class BenchmarkRunTests : IDisposable
         Assert.Equal(2, doc.RootElement.GetProperty("results").GetArrayLength()); // 1 and 4 streams
     }
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = HearthCommand.Run(args, new StringReader(""), o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => Cli.Run(args);
 
     private sealed class SyncProgress(Action<string> report) : IProgress<string>
     {

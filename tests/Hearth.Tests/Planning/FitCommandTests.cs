@@ -5,13 +5,7 @@ namespace Hearth.Tests.Planning;
 /// <summary><c>hearth fit</c> in-process: output shape and errors (the measurement runs in its own process elsewhere).</summary>
 public sealed class FitCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = HearthCommand.Run(args, new StringReader(""), o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => Cli.Run(args);
 
     private static string Stories => TestData.Path("models", "stories260K.gguf");
 
