@@ -32,6 +32,8 @@ public static class HearthCommand
         root.Subcommands.Add(FitCommand.Create(stdout));
         root.Subcommands.Add(ConvertCommand.Create(stdout));
         root.Subcommands.Add(LoraCommands.Export(stdout));
+        root.Subcommands.Add(QuantizeCommand.Create(stdout, stderr));
+        root.Subcommands.Add(EvalCommand.Create(stdout, stderr));
         ServeCommand.AddTo(root, stdout, stderr);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
@@ -281,7 +283,7 @@ public static class HearthCommand
     }
 
     /// <summary>Renders a 0..1 progress as a percentage on one line of stderr, redrawn when the whole percent changes.</summary>
-    private sealed class PercentProgress(TextWriter writer, string label) : IProgress<double>
+    internal sealed class PercentProgress(TextWriter writer, string label) : IProgress<double>
     {
         private int _last = -1;
 

@@ -44,7 +44,8 @@ public readonly record struct TensorTypeChoice(string Name, GgmlType Type, GgmlT
 /// <item>The output head (<c>output.weight</c>, or <c>token_embd.weight</c> when the file has no output head, i.e. the
 /// embedding is tied) goes to Q6_K, except in Q8_0 files (stays Q8_0) and when its rows are not a whole number of
 /// blocks of the file's default type (Q8_0).</item>
-/// <item>attn_v (and the fused attn_qkv): Q2_K → Q4_K when n_gqa ≥ 4 else Q3_K; Q3_K_M → Q5_K for the first two layers
+/// <item>attn_qkv (fused): Q3_K_M and Q3_K_L → Q4_K, Q4_K_M → Q5_K, Q5_K_M → Q6_K, on every layer.</item>
+/// <item>attn_v: Q2_K → Q4_K when n_gqa ≥ 4 else Q3_K; Q3_K_M → Q5_K for the first two layers
 /// then Q4_K; Q3_K_L → Q5_K; Q4_K_M and Q5_K_M → Q6_K on the "more bits" layers; Q4_K_S → Q5_K for the first four; a
 /// 70B llama lifts Q3_K/Q4_K to Q5_K.</item>
 /// <item>ffn_down: Q2_K → Q3_K; Q3_K_M → Q5_K below n/16, else Q4_K (Falcon: Q3_K off the more-bits layers);
@@ -180,7 +181,7 @@ public static class QuantizationMix
         var state = new State(model, fileType)
         {
             TiedEmbeddings = !tensors.Any(t => t.Name == "output.weight"),
-            AttentionVCount = tensors.Count(t => Categorize(t.Name) is Category.AttentionV or Category.AttentionQkv),
+            AttentionVCount = tensors.Count(t => Categorize(t.Name) is Category.AttentionV or Category.AttentionQkv or Category.AttentionKvB),
         };
 
         // llama.cpp walks the tensors in its own order and counts attn_v / ffn_down occurrences as it goes.
@@ -212,13 +213,14 @@ public static class QuantizationMix
     private static NotSupportedException Unsupported(LlamaFileType fileType) =>
         new($"file type {fileType} is not supported (Hearth can write: {string.Join(", ", s_supported)})");
 
-    private enum Category { TokenEmbedding, Output, AttentionQ, AttentionK, AttentionV, AttentionQkv, AttentionOutput, FfnUp, FfnGate, FfnDown, Other }
+    private enum Category { TokenEmbedding, Output, AttentionQ, AttentionK, AttentionV, AttentionQkv, AttentionKvB, AttentionOutput, FfnUp, FfnGate, FfnDown, Other }
 
     private static Category Categorize(string name)
     {
         if (name == "output.weight") return Category.Output;
         if (name is "token_embd.weight" or "per_layer_token_embd.weight") return Category.TokenEmbedding;
-        if (name.Contains("attn_qkv.weight", StringComparison.Ordinal) || name.Contains("attn_kv_b.weight", StringComparison.Ordinal)) return Category.AttentionQkv;
+        if (name.Contains("attn_qkv.weight", StringComparison.Ordinal)) return Category.AttentionQkv;
+        if (name.Contains("attn_kv_b.weight", StringComparison.Ordinal)) return Category.AttentionKvB;
         if (name.Contains("attn_v.weight", StringComparison.Ordinal)) return Category.AttentionV;
         if (name.Contains("attn_k.weight", StringComparison.Ordinal)) return Category.AttentionK;
         if (name.Contains("attn_q.weight", StringComparison.Ordinal)) return Category.AttentionQ;
@@ -255,7 +257,18 @@ public static class QuantizationMix
 
             switch (category)
             {
-                case Category.AttentionV or Category.AttentionQkv:
+                case Category.AttentionQkv:
+                    // The fused projection has its own rule and does not advance the attn_v counter (it only counts
+                    // towards the total the more-bits layers are computed from).
+                    return f switch
+                    {
+                        LlamaFileType.Q3_K_M or LlamaFileType.Q3_K_L => GgmlType.Q4_K,
+                        LlamaFileType.Q4_K_M => GgmlType.Q5_K,
+                        LlamaFileType.Q5_K_M => GgmlType.Q6_K,
+                        _ => type,
+                    };
+
+                case Category.AttentionV:
                 {
                     int i = _attentionV++;
                     if (f == LlamaFileType.Q2_K) type = model.GroupedQueryRatio >= 4 ? GgmlType.Q4_K : GgmlType.Q3_K;

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text;
 using Hearth.Models.Blocks;
 using Hearth.Quantization;
@@ -36,9 +35,6 @@ public sealed record SynthesisOptions
 /// </remarks>
 public static class ModelSynthesizer
 {
-    /// <summary>Target elements per chunk of rows generated at once by one thread.</summary>
-    private const int ChunkElements = 1 << 20;
-
     /// <summary>Plans <paramref name="shape"/> and writes it to <paramref name="path"/> (replacing the file).</summary>
     /// <returns>The plan that was written.</returns>
     /// <exception cref="ArgumentException">The shape or options are invalid.</exception>
@@ -76,9 +72,17 @@ public static class ModelSynthesizer
         ArgumentOutOfRangeException.ThrowIfNegative(threads);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(threads, 1024);
         int workers = threads > 0 ? threads : Environment.ProcessorCount;
-        var job = new Job(plan, seed, workers, progress, cancellation);
+        var encoder = new ChunkedTensorEncoder(workers, plan.Tensors.Max(t => t.RowLength), plan.TensorBytes, progress, cancellation);
         progress?.Report(0);
-        plan.CreateWriter(t => s => job.WriteTensor(t, s)).Write(output);
+        plan.CreateWriter(t => s =>
+        {
+            ulong hash = NameHash(t.Name);
+            encoder.Encode(s, t.Type, t.RowLength, t.RowCount, (row0, rows, dst) =>
+            {
+                long n = t.RowLength;
+                for (int r = 0; r < rows; r++) Fill(plan.Shape, t, hash, row0 + r, seed, dst.Slice((int)(r * n), (int)n));
+            });
+        }).Write(output);
         progress?.Report(1);
     }
 
@@ -169,77 +173,5 @@ public static class ModelSynthesizer
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
-    }
-
-    /// <summary>The state of one write: buffers for a window of chunks, and progress.</summary>
-    private sealed class Job
-    {
-        private readonly SynthesisPlan _plan;
-        private readonly ulong _seed;
-        private readonly int _workers;
-        private readonly IProgress<double>? _progress;
-        private readonly CancellationToken _cancellation;
-        private readonly float[][] _src;
-        private readonly byte[][] _dst;
-        private readonly double _totalBytes;
-        private long _written;
-
-        public Job(SynthesisPlan plan, ulong seed, int workers, IProgress<double>? progress, CancellationToken cancellation)
-        {
-            _plan = plan;
-            _seed = seed;
-            _workers = workers;
-            _progress = progress;
-            _cancellation = cancellation;
-            _totalBytes = Math.Max(1, plan.TensorBytes);
-            long maxRow = plan.Tensors.Max(t => t.RowLength);
-            int slotElements = (int)Math.Max(ChunkElements, maxRow);
-            int slots = 2 * workers;
-            _src = new float[slots][];
-            _dst = new byte[slots][];
-            for (int i = 0; i < slots; i++)
-            {
-                _src[i] = new float[slotElements];
-                _dst[i] = new byte[slotElements * sizeof(float)];
-            }
-        }
-
-        public void WriteTensor(PlannedTensor t, Stream s)
-        {
-            ulong hash = NameHash(t.Name);
-            long rowLength = t.RowLength;
-            long rowsPerChunk = Math.Max(1, ChunkElements / rowLength);
-            long chunks = (t.RowCount + rowsPerChunk - 1) / rowsPerChunk;
-            long rowBytes = GgmlTypes.Get(t.Type).RowBytes(rowLength);
-            int slots = _src.Length;
-            var lengths = new int[slots];
-            var parallel = new ParallelOptions { MaxDegreeOfParallelism = _workers, CancellationToken = _cancellation };
-            for (long first = 0; first < chunks; first += slots)
-            {
-                _cancellation.ThrowIfCancellationRequested();
-                int count = (int)Math.Min(slots, chunks - first);
-                long firstChunk = first;
-                Parallel.For(0, count, parallel, k =>
-                {
-                    long row0 = (firstChunk + k) * rowsPerChunk;
-                    int rows = (int)Math.Min(rowsPerChunk, t.RowCount - row0);
-                    var src = _src[k].AsSpan(0, (int)(rows * rowLength));
-                    for (int r = 0; r < rows; r++) Fill(_plan.Shape, t, hash, row0 + r, _seed, src.Slice((int)(r * rowLength), (int)rowLength));
-                    int bytes = (int)(rows * rowBytes);
-                    var dst = _dst[k].AsSpan(0, bytes);
-                    if (t.Type == GgmlType.F32) MemoryMarshal.AsBytes(src).CopyTo(dst);
-                    else Quants.Quantize(t.Type, src, dst);
-                    lengths[k] = bytes;
-                });
-
-                for (int k = 0; k < count; k++)
-                {
-                    s.Write(_dst[k], 0, lengths[k]);
-                    _written += lengths[k];
-                }
-
-                _progress?.Report(Math.Min(1.0, _written / _totalBytes));
-            }
-        }
     }
 }

@@ -160,14 +160,17 @@ public sealed class QuantizationMixTests
     }
 
     [Fact]
-    public void FusedQkvCountsAsAttnVForMoreBits()
+    public void FusedQkvHasItsOwnRuleOnEveryLayer()
     {
+        // As llama-quantize wrote ../shared/golden/models/parity-phi3.Q4_K_M.gguf: Q5_K on every layer, not attn_v's
+        // more-bits pattern.
         var list = new List<TensorToQuantize> { T("token_embd.weight", 256, 1000) };
         for (int i = 0; i < 8; i++) list.Add(T($"blk.{i}.attn_qkv.weight", 256, 768));
         var types = Choose(list, LlamaFileType.Q4_K_M, 8);
-        Assert.Equal(GgmlType.Q6_K, types["blk.0.attn_qkv.weight"]);
-        Assert.Equal(GgmlType.Q4_K, types["blk.1.attn_qkv.weight"]);
-        Assert.Equal(GgmlType.Q6_K, types["blk.3.attn_qkv.weight"]);
+        for (int i = 0; i < 8; i++) Assert.Equal(GgmlType.Q5_K, types[$"blk.{i}.attn_qkv.weight"]);
+        Assert.Equal(GgmlType.Q6_K, Choose(list, LlamaFileType.Q5_K_M, 8)["blk.0.attn_qkv.weight"]);
+        Assert.Equal(GgmlType.Q4_K, Choose(list, LlamaFileType.Q3_K_M, 8)["blk.0.attn_qkv.weight"]);
+        Assert.Equal(GgmlType.Q2_K, Choose(list, LlamaFileType.Q2_K, 8)["blk.0.attn_qkv.weight"]);
     }
 
     [Fact]

@@ -97,9 +97,8 @@ public sealed class SynthesisPlanTests
         Assert.Equal([48L], plan["rope_factors_short.weight"].Shape);
         Assert.Null(plan.Find("blk.0.ffn_gate.weight"));
         Assert.Equal(GgmlType.Q6_K, plan["token_embd.weight"].Type);
-        Assert.Equal(GgmlType.Q6_K, plan["blk.0.attn_qkv.weight"].Type); // 32 layers: 0..3, 6, 9, ..., 27, 28..31
-        Assert.Equal(GgmlType.Q4_K, plan["blk.4.attn_qkv.weight"].Type);
-        Assert.Equal(GgmlType.Q6_K, plan["blk.6.attn_qkv.weight"].Type);
+        Assert.Equal(GgmlType.Q5_K, plan["blk.0.attn_qkv.weight"].Type); // the fused projection: Q5_K on every layer
+        Assert.Equal(GgmlType.Q5_K, plan["blk.4.attn_qkv.weight"].Type);
         Assert.Equal(GgmlType.Q4_K, plan["blk.4.ffn_down.weight"].Type);
         Assert.Equal(96, ModelShapes.Phi4Mini.RopeDimensionCount);
     }
