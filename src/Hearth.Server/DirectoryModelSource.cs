@@ -1,3 +1,4 @@
+using Hearth.Store;
 using System.Text.RegularExpressions;
 using Hearth.Serving;
 
@@ -33,17 +34,24 @@ public sealed partial class DirectoryModelSource : IModelSource
             .OrderBy(e => e.Name, StringComparer.Ordinal)
             .ToList();
 
+    /// <summary>A not-found error that quotes at most 64 characters of the name a request gave.</summary>
+    internal static Hearth.Store.ModelNotFoundException NotFound(string name, string problem)
+    {
+        var shown = name.Length > 64 ? name[..64] + "…" : name;
+        return new Hearth.Store.ModelNotFoundException(shown, $"model '{shown}' {problem}");
+    }
+
     public string Resolve(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         var bare = name.EndsWith(LatestTag, StringComparison.Ordinal) ? name[..^LatestTag.Length] : name;
-        if (!IsValidName(bare)) throw new ModelNotFoundException(name.Length > 64 ? name[..64] + "…" : name, "not a valid model name");
+        if (!IsValidName(bare)) throw NotFound(name, "not found: not a valid model name");
         foreach (var f in Files())
         {
             if (string.Equals(f.Name, bare, StringComparison.Ordinal)) return f.Info.FullName;
         }
 
-        throw new ModelNotFoundException(name);
+        throw NotFound(name, "not found");
     }
 
     public Task PullAsync(string name, IProgress<PullStatus> progress, CancellationToken cancellation) =>
@@ -72,7 +80,7 @@ internal sealed class EmptyModelSource : IModelSource
 {
     public IReadOnlyList<ModelEntry> List() => [];
 
-    public string Resolve(string name) => throw new ModelNotFoundException(name.Length > 64 ? name[..64] + "…" : name, "this server has no models directory");
+    public string Resolve(string name) => throw DirectoryModelSource.NotFound(name, "not found: this server has no models directory");
 
     public Task PullAsync(string name, IProgress<PullStatus> progress, CancellationToken cancellation) =>
         throw new NotSupportedException("this server has no model store; it cannot pull models");

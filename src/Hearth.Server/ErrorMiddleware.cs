@@ -1,3 +1,4 @@
+using Hearth.Store;
 using System.Text.Json;
 using Hearth.Models;
 using Hearth.Serving;

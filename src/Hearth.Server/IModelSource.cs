@@ -16,7 +16,7 @@ public interface IModelSource
     IReadOnlyList<ModelEntry> List();
 
     /// <summary>The GGUF path of <paramref name="name"/>.</summary>
-    /// <exception cref="Hearth.Serving.ModelNotFoundException">No such model (or the name is not a valid model name).</exception>
+    /// <exception cref="Hearth.Store.ModelNotFoundException">No such model (or the name is not a valid model name).</exception>
     string Resolve(string name);
 
     /// <summary>Downloads <paramref name="name"/> into the source.</summary>

@@ -19,9 +19,9 @@ public sealed class StoreModelSource(ModelStore store, HubClient hub) : IModelSo
         {
             return Store.Resolve(name);
         }
-        catch (ModelStoreException e) when (e is Hearth.Store.ModelNotFoundException or InvalidModelNameException)
+        catch (InvalidModelNameException e)
         {
-            throw new Hearth.Serving.ModelNotFoundException(name, e.Message);
+            throw new Hearth.Store.ModelNotFoundException(name, $"model '{name}' not found: {e.Message}");
         }
     }
 
@@ -65,20 +65,20 @@ public sealed class CompositeModelSource(params IModelSource[] sources) : IModel
 
     public string Resolve(string name)
     {
-        Hearth.Serving.ModelNotFoundException? last = null;
+        Hearth.Store.ModelNotFoundException? last = null;
         foreach (var s in sources)
         {
             try
             {
                 return s.Resolve(name);
             }
-            catch (Hearth.Serving.ModelNotFoundException e)
+            catch (Hearth.Store.ModelNotFoundException e)
             {
                 last = e;
             }
         }
 
-        throw last ?? new Hearth.Serving.ModelNotFoundException(name);
+        throw last ?? new Hearth.Store.ModelNotFoundException(name);
     }
 
     public async Task PullAsync(string name, IProgress<PullStatus> progress, CancellationToken cancellation)

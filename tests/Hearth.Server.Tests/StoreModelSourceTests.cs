@@ -48,7 +48,7 @@ public sealed class StoreModelSourceTests : IDisposable
 
         foreach (var bad in new[] { "../../etc/passwd", "/etc/passwd", "..", "nothing-here" })
         {
-            Assert.Throws<Hearth.Serving.ModelNotFoundException>(() => source.Resolve(bad));
+            Assert.Throws<Hearth.Store.ModelNotFoundException>(() => source.Resolve(bad));
         }
 
         Assert.True(source.Delete(entry.Name));
@@ -61,7 +61,7 @@ public sealed class StoreModelSourceTests : IDisposable
     {
         var empty = new StoreModelSource(new ModelStore(Path.Combine(_dir.FullName, "empty")), new HubClient(_http));
         var composite = new CompositeModelSource(empty, empty);
-        var e = Assert.Throws<Hearth.Serving.ModelNotFoundException>(() => composite.Resolve("qwen2.5:0.5b"));
+        var e = Assert.Throws<Hearth.Store.ModelNotFoundException>(() => composite.Resolve("qwen2.5:0.5b"));
         Assert.Contains("qwen2.5:0.5b", e.Message);
         Assert.Empty(composite.List());
         Assert.False(composite.Delete("x"));

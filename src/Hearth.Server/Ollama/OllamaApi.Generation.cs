@@ -1,3 +1,4 @@
+using Hearth.Store;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;

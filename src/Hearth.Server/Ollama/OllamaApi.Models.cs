@@ -1,3 +1,4 @@
+using Hearth.Store;
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;

@@ -7,7 +7,7 @@ namespace Hearth.Serving;
 /// <summary>How a <see cref="ModelHost"/> finds, loads and keeps models.</summary>
 public sealed record ModelHostOptions
 {
-    /// <summary>Turns a model name from a request into a GGUF path; throws <see cref="ModelNotFoundException"/> for unknown names.</summary>
+    /// <summary>Turns a model name from a request into a GGUF path; throws <see cref="Hearth.Store.ModelNotFoundException"/> for unknown names.</summary>
     public required Func<string, string> Resolve { get; init; }
 
     /// <summary>Bytes that loaded models (file + KV caches + buffers) may occupy together; 0 is unlimited.</summary>
@@ -22,13 +22,6 @@ public sealed record ModelHostOptions
     public int Threads { get; init; }
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
-}
-
-/// <summary>A model name that no store or directory knows.</summary>
-public sealed class ModelNotFoundException(string name, string? detail = null)
-    : HearthException($"model '{name}' not found{(detail is null ? "" : ": " + detail)}")
-{
-    public string Name { get; } = name;
 }
 
 /// <summary>A model does not fit in the memory budget even after every idle model was unloaded.</summary>
@@ -146,7 +139,7 @@ public sealed class ModelHost : IDisposable
     /// The model called <paramref name="name"/>, loading it if needed. Dispose the lease when the request is done; the
     /// model then stays loaded for <paramref name="keepAlive"/> (null: the default; zero: unload at once; negative: keep).
     /// </summary>
-    /// <exception cref="ModelNotFoundException">No such model.</exception>
+    /// <exception cref="Hearth.Store.ModelNotFoundException">No such model.</exception>
     /// <exception cref="ModelMemoryException">It does not fit in the memory budget.</exception>
     public async Task<ModelLease> AcquireAsync(string name, TimeSpan? keepAlive = null, CancellationToken cancellation = default)
     {

@@ -25,6 +25,11 @@ public sealed class ModelNotFoundException : ModelStoreException
 {
     public ModelNotFoundException(string name, string message) : base(message) => Name = name;
 
+    /// <summary>"model 'NAME' not found".</summary>
+    public ModelNotFoundException(string name) : this(name, $"model '{name}' not found")
+    {
+    }
+
     /// <summary>The name as given.</summary>
     public string Name { get; }
 }

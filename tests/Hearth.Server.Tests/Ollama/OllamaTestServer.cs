@@ -1,3 +1,4 @@
+using Hearth.Store;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -33,7 +34,7 @@ internal sealed partial class DirectoryModelSource(string directory) : IModelSou
 
     public string Resolve(string name)
     {
-        if (!ValidName().IsMatch(name)) throw new ModelNotFoundException(name, "not a valid model name");
+        if (!ValidName().IsMatch(name)) throw new ModelNotFoundException(name, $"model '{name}' not found: not a valid model name");
         var path = Path.Combine(Directory, name + ".gguf");
         return File.Exists(path) ? path : throw new ModelNotFoundException(name);
     }

@@ -1,3 +1,4 @@
+using Hearth.Store;
 using Hearth.Serving;
 
 namespace Hearth.Tests.Serving;
