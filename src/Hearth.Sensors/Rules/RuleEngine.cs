@@ -54,9 +54,9 @@ public sealed class RuleEngine
             var s = _signals[i];
             s.Applies = s.Spec.Source == null || s.Spec.Source == reading.Source;
             s.Present = false;
-            if (s.Applies && reading.Fields[s.Spec.Field] is JsonValue v && v.GetValueKind() == JsonValueKind.Number)
+            if (s.Applies && reading.Fields[s.Spec.Field] is JsonValue v && TryNumber(v, out var value))
             {
-                s.Value = v.GetValue<double>();
+                s.Value = value;
                 s.Present = true;
                 inputs[s.Spec.Name] = s.Value;
             }
@@ -79,6 +79,7 @@ public sealed class RuleEngine
     {
         long t0 = Stopwatch.GetTimestamp();
         _start ??= now;
+        foreach (var s in _signals) s.Applies = s.Present = false;
         foreach (var rule in _rules)
             if (rule.Spec.Kind == RuleKind.Stale) Step(rule, now, tick: true);
         return Decide(now, new Dictionary<string, double>(), t0);
@@ -213,6 +214,25 @@ public sealed class RuleEngine
         }
 
         return new Decision(now, label, first?.Spec.Name, (IReadOnlyList<string>?)active ?? [], inputs, Stopwatch.GetTimestamp() - t0, alert);
+    }
+
+    // A value parsed from JSON converts to double directly; one built in code (new JsonObject { ["t"] = 81 }) keeps its CLR type.
+    private static bool TryNumber(JsonValue v, out double value)
+    {
+        if (v.GetValueKind() != JsonValueKind.Number)
+        {
+            value = 0;
+            return false;
+        }
+
+        if (v.TryGetValue(out value)) return true;
+        if (v.TryGetValue(out long l)) value = l;
+        else if (v.TryGetValue(out int i)) value = i;
+        else if (v.TryGetValue(out float f)) value = f;
+        else if (v.TryGetValue(out decimal m)) value = (double)m;
+        else if (v.TryGetValue(out ulong u)) value = u;
+        else return false;
+        return double.IsFinite(value);
     }
 
     private sealed class SignalState(SignalSpec spec)
