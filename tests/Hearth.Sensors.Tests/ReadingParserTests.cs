@@ -104,3 +104,17 @@ public sealed class ReadingParserTests
         Assert.Equal([2L, 3, 4, 6], session.Quarantine.Select(q => q.Position));
     }
 }
+
+public sealed class ReplayPacerTests
+{
+    [Fact]
+    public void RecordedSpeedWaitsTheGapsBetweenTimestamps()
+    {
+        var pacer = new ReplayPacer(speed: 2);
+        var t = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        Assert.Equal(TimeSpan.Zero, pacer.Next(t));
+        Assert.Equal(TimeSpan.FromSeconds(1), pacer.Next(t.AddSeconds(2)));
+        Assert.Equal(TimeSpan.Zero, pacer.Next(t.AddSeconds(1)));          // backwards: no wait, and the clock stays at 2 s
+        Assert.Equal(TimeSpan.FromSeconds(0.5), pacer.Next(t.AddSeconds(3)));
+    }
+}
