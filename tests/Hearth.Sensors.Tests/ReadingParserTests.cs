@@ -118,3 +118,35 @@ public sealed class ReplayPacerTests
         Assert.Equal(TimeSpan.FromSeconds(0.5), pacer.Next(t.AddSeconds(3)));
     }
 }
+
+public sealed class LatencyHistogramTests
+{
+    [Fact]
+    public void PercentilesAreWithinASixteenthOfTheExactNearestRank()
+    {
+        var rng = new Hearth.Sampling.SeededRandom(5);
+        var values = Enumerable.Range(0, 10_000).Select(_ => (long)(Math.Exp(rng.NextDouble() * 14))).ToArray();
+        var histogram = new LatencyHistogram();
+        foreach (var v in values) histogram.Add(v);
+        var sorted = values.Order().ToArray();
+        foreach (var p in new[] { 0.5, 0.9, 0.99, 1.0 })
+        {
+            double exact = sorted[(int)Math.Ceiling(p * sorted.Length) - 1];
+            double got = histogram.Percentile(p).TotalSeconds * System.Diagnostics.Stopwatch.Frequency;
+            Assert.InRange(got, exact * (1 - 1.0 / 16) - 0.5, exact * (1 + 1.0 / 16) + 0.5);
+        }
+
+        Assert.Equal(values.Sum() / (double)System.Diagnostics.Stopwatch.Frequency, histogram.Total.TotalSeconds, 6);
+    }
+
+    [Fact]
+    public void BucketsAreExactBelow32AndContiguousAbove()
+    {
+        for (long t = 0; t < 32; t++) Assert.Equal(t, LatencyHistogram.Middle(LatencyHistogram.Bucket(t)));
+        Assert.Equal(32, LatencyHistogram.Bucket(32));
+        Assert.Equal(47, LatencyHistogram.Bucket(63));
+        Assert.Equal(48, LatencyHistogram.Bucket(64));
+        Assert.Equal(48, LatencyHistogram.Bucket(65));
+        Assert.True(LatencyHistogram.Bucket(long.MaxValue) < 32 + 58 * 16);
+    }
+}

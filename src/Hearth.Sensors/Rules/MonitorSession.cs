@@ -15,7 +15,7 @@ public sealed class MonitorSession
     private readonly Queue<QuarantinedReading> _quarantine = new();
     private readonly Dictionary<QuarantineReason, long> _quarantined = [];
     private readonly Dictionary<string, long> _labels = new(StringComparer.Ordinal);
-    private readonly List<long> _latencies = [];
+    private readonly LatencyHistogram _latencies = new();
     private long _readings, _alerts;
 
     /// <summary>Creates a session for a policy.</summary>
@@ -64,16 +64,14 @@ public sealed class MonitorSession
     /// <summary>The statistics so far.</summary>
     public MonitorStats Stats()
     {
-        var sorted = _latencies.ToArray();
-        Array.Sort(sorted);
         return new MonitorStats(
             _readings,
             _quarantined.OrderBy(p => p.Key).ToDictionary(p => p.Key, p => p.Value),
             _labels.OrderBy(p => p.Key, StringComparer.Ordinal).ToDictionary(p => p.Key, p => p.Value),
             _alerts,
-            Percentile(sorted, 0.50),
-            Percentile(sorted, 0.99),
-            TimeSpan.FromSeconds(sorted.Sum(t => (double)t) / Stopwatch.Frequency));
+            _latencies.Percentile(0.50),
+            _latencies.Percentile(0.99),
+            _latencies.Total);
     }
 
     private Decision Record(Decision d)
@@ -92,13 +90,60 @@ public sealed class MonitorSession
         return q;
     }
 
-    // Nearest-rank percentile.
-    private static TimeSpan Percentile(long[] sorted, double p)
+}
+
+/// <summary>
+/// Evaluation latencies in fixed memory however long the stream runs: exact below 32 Stopwatch ticks, above that in
+/// buckets 1/16 of a power of two wide (so a percentile is within 1/16 of the true value).
+/// </summary>
+internal sealed class LatencyHistogram
+{
+    private const int Exact = 32, SubBuckets = 16;
+    private readonly long[] _counts = new long[Exact + (63 - 5) * SubBuckets];
+    private long _count, _totalTicks;
+
+    public void Add(long ticks)
     {
-        if (sorted.Length == 0) return TimeSpan.Zero;
-        int rank = (int)Math.Ceiling(p * sorted.Length);
-        return TimeSpan.FromSeconds((double)sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)] / Stopwatch.Frequency);
+        ticks = Math.Max(0, ticks);
+        _counts[Bucket(ticks)]++;
+        _count++;
+        _totalTicks += ticks;
     }
+
+    public TimeSpan Total => Ticks(_totalTicks);
+
+    /// <summary>The nearest-rank percentile, as the middle of its bucket.</summary>
+    public TimeSpan Percentile(double p)
+    {
+        if (_count == 0) return TimeSpan.Zero;
+        long rank = Math.Max(1, (long)Math.Ceiling(p * _count)), seen = 0;
+        for (int i = 0; i < _counts.Length; i++)
+        {
+            seen += _counts[i];
+            if (seen >= rank) return Ticks(Middle(i));
+        }
+
+        return Ticks(Middle(_counts.Length - 1));
+    }
+
+    // Below 32: the value itself. Above: the position of the leading one bit and the four bits after it.
+    internal static int Bucket(long ticks)
+    {
+        if (ticks < Exact) return (int)ticks;
+        int msb = 63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)ticks);
+        int shift = msb - 4;
+        return Exact + (msb - 5) * SubBuckets + (int)((ticks >> shift) & (SubBuckets - 1));
+    }
+
+    internal static double Middle(int bucket)
+    {
+        if (bucket < Exact) return bucket;
+        int msb = (bucket - Exact) / SubBuckets + 5, mantissa = (bucket - Exact) % SubBuckets;
+        double low = (double)(SubBuckets + mantissa) * Math.Pow(2, msb - 4);
+        return low + Math.Pow(2, msb - 4) / 2;
+    }
+
+    private static TimeSpan Ticks(double stopwatchTicks) => TimeSpan.FromSeconds(stopwatchTicks / Stopwatch.Frequency);
 }
 
 /// <summary>What a session has seen.</summary>
@@ -106,8 +151,8 @@ public sealed class MonitorSession
 /// <param name="Quarantined">Quarantined readings by reason.</param>
 /// <param name="Decisions">Decisions by label (ticks included).</param>
 /// <param name="Alerts">Alerts raised.</param>
-/// <param name="LatencyP50">Median rule evaluation time (nearest rank).</param>
-/// <param name="LatencyP99">99th-percentile rule evaluation time (nearest rank).</param>
+/// <param name="LatencyP50">Median rule evaluation time (nearest rank, within 1/16: kept in a fixed-size histogram).</param>
+/// <param name="LatencyP99">99th-percentile rule evaluation time (nearest rank, within 1/16).</param>
 /// <param name="RuleTime">Total rule evaluation time.</param>
 public sealed record MonitorStats(
     long Readings,
