@@ -122,12 +122,37 @@ internal static class ModelRequests
             throw ApiException.BadRequest($"{param} {v} must be within {min}..{max}", param);
     }
 
-    /// <summary>Leases the model (loading it on first use); the lease's end folds its counters into the metrics.</summary>
+    /// <summary>
+    /// Leases the model (loading it on first use) under its canonical name, so <c>name</c> and <c>name:latest</c> share one
+    /// loaded copy; the lease's end folds its scheduler's counters into the metrics, whichever API served the request.
+    /// </summary>
     public static async Task<Lease> AcquireAsync(HttpContext context, string model, TimeSpan? keepAlive)
     {
         var host = context.RequestServices.GetRequiredService<ModelHost>();
-        var lease = await host.AcquireAsync(model, keepAlive, context.RequestAborted).ConfigureAwait(false);
+        // Only a ":latest" name needs the source's opinion; any other name is looked up once, by the host, when it loads.
+        var name = model.EndsWith(LatestTag, StringComparison.Ordinal) ? CanonicalName(context.RequestServices.GetRequiredService<IModelSource>(), model) : model;
+        var lease = await host.AcquireAsync(name, keepAlive, context.RequestAborted).ConfigureAwait(false);
         return new Lease(lease, context.RequestServices.GetRequiredService<ServerMetrics>());
+    }
+
+    private const string LatestTag = ":latest";
+
+    /// <summary>The source's name for a requested model (<c>name:latest</c> also finds <c>name</c>).</summary>
+    /// <exception cref="Hearth.Store.ModelNotFoundException">The source has no such model.</exception>
+    public static string CanonicalName(IModelSource source, string name)
+    {
+        const string latest = LatestTag;
+        try
+        {
+            source.Resolve(name);
+            return name;
+        }
+        catch (Hearth.Store.ModelNotFoundException) when (name.EndsWith(latest, StringComparison.Ordinal) && name.Length > latest.Length)
+        {
+            var bare = name[..^latest.Length];
+            source.Resolve(bare);
+            return bare;
+        }
     }
 
     /// <summary>

@@ -19,23 +19,6 @@ internal sealed partial class OllamaApi(OllamaModelCatalog catalog)
          context.RequestServices.GetRequiredService<IModelSource>(),
          context.RequestServices.GetRequiredService<HearthServerOptions>());
 
-    /// <summary>The source's name for a requested model (<c>name:latest</c> also finds <c>name</c>).</summary>
-    /// <exception cref="ModelNotFoundException">The source has no such model.</exception>
-    private static string Canonical(IModelSource source, string name)
-    {
-        try
-        {
-            source.Resolve(name);
-            return name;
-        }
-        catch (ModelNotFoundException) when (name.EndsWith(":latest", StringComparison.Ordinal) && name.Length > ":latest".Length)
-        {
-            var bare = name[..^":latest".Length];
-            source.Resolve(bare);
-            return bare;
-        }
-    }
-
     private static RequestLimits Limits(HearthServerOptions options, LoadedModel model) => new()
     {
         MaxPromptTokens = options.MaxPromptTokens,
@@ -124,18 +107,17 @@ internal sealed partial class OllamaApi(OllamaModelCatalog catalog)
     /// The model for a request, and how long loading it took; a request with nothing to generate only loads (or with
     /// keep_alive 0 unloads) the model and is answered here, and gets no lease.
     /// </summary>
-    private static async Task<(ModelLease? Lease, TimeSpan Load)> AcquireAsync(HttpContext context, ModelHost host, IModelSource source, string requested,
+    private static async Task<(ModelRequests.Lease? Lease, TimeSpan Load)> AcquireAsync(HttpContext context, ModelHost host, IModelSource source, string requested,
         TimeSpan? keepAlive, bool loadOnly, bool chat)
     {
-        var name = Canonical(source, requested);
         if (loadOnly)
         {
-            await LoadOnlyAsync(context, host, name, requested, keepAlive, chat).ConfigureAwait(false);
+            await LoadOnlyAsync(context, host, ModelRequests.CanonicalName(source, requested), requested, keepAlive, chat).ConfigureAwait(false);
             return (null, TimeSpan.Zero);
         }
 
         var loading = Stopwatch.StartNew();
-        var lease = await host.AcquireAsync(name, keepAlive, context.RequestAborted).ConfigureAwait(false);
+        var lease = await ModelRequests.AcquireAsync(context, requested, keepAlive).ConfigureAwait(false);
         return (lease, loading.Elapsed);
     }
 
@@ -205,7 +187,7 @@ internal sealed partial class OllamaApi(OllamaModelCatalog catalog)
     /// generation does, before the final object is written, so a client that reads it sees the keep-alive applied
     /// (with <c>keep_alive: 0</c>, the model already unloaded).
     /// </summary>
-    private static async Task RunAsync(HttpContext context, ModelLease lease, SequenceRequest sequence, ChatRequest? chatRequest,
+    private static async Task RunAsync(HttpContext context, ModelRequests.Lease lease, SequenceRequest sequence, ChatRequest? chatRequest,
         bool chat, bool stream, string requested, Stopwatch total, TimeSpan load)
     {
         var model = lease.Model;

@@ -28,9 +28,8 @@ internal sealed partial class OllamaApi
         var inputs = body.Strings("input", MaxEmbedInputs, int.MaxValue, nonEmpty: false) ?? [];
         _ = body.Bool("truncate");
         var keepAlive = OllamaKeepAlive.Read(body);
-        var name = Canonical(source, requested);
         var loading = Stopwatch.StartNew();
-        using var lease = await host.AcquireAsync(name, keepAlive, context.RequestAborted).ConfigureAwait(false);
+        using var lease = await ModelRequests.AcquireAsync(context, requested, keepAlive).ConfigureAwait(false);
         var load = loading.Elapsed;
         var embeddings = new JsonArray();
         long tokens = 0;
@@ -62,8 +61,7 @@ internal sealed partial class OllamaApi
         var requested = body.ModelName();
         var prompt = body.String("prompt") ?? "";
         var keepAlive = OllamaKeepAlive.Read(body);
-        var name = Canonical(source, requested);
-        using var lease = await host.AcquireAsync(name, keepAlive, context.RequestAborted).ConfigureAwait(false);
+        using var lease = await ModelRequests.AcquireAsync(context, requested, keepAlive).ConfigureAwait(false);
         var embedding = new JsonArray();
         if (prompt.Length > 0)
         {
@@ -138,7 +136,7 @@ internal sealed partial class OllamaApi
         var body = await OllamaJson.ReadBodyAsync(context, options.MaxRequestBodyBytes).ConfigureAwait(false);
         var requested = body.ModelName();
         bool verbose = body.Bool("verbose") ?? false;
-        var name = Canonical(source, requested);
+        var name = ModelRequests.CanonicalName(source, requested);
         var path = source.Resolve(name);
         var facts = await catalog.FactsAsync(path).ConfigureAwait(false);
         JsonObject answer;
@@ -313,7 +311,7 @@ internal sealed partial class OllamaApi
         string name;
         try
         {
-            name = Canonical(source, requested);
+            name = ModelRequests.CanonicalName(source, requested);
         }
         catch (ModelNotFoundException)
         {

@@ -348,7 +348,7 @@ public sealed class SequenceScheduler : IDisposable
 
         if (batch > 0)
         {
-            var sw = Stopwatch.StartNew();
+            long started = Stopwatch.GetTimestamp();
             int vocab = _model.Transformer.VocabSize;
             var logits = _batchLogits.AsSpan(0, batch * vocab);
             // Sequences sharing an adapter set (usually all: none) go through the weights together; each set is one call.
@@ -377,7 +377,7 @@ public sealed class SequenceScheduler : IDisposable
                 _batchSlots[i] = null!;
             }
 
-            lock (_gate) _generationSeconds += sw.Elapsed.TotalSeconds;
+            lock (_gate) _generationSeconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
         }
 
         return worked;
@@ -385,12 +385,13 @@ public sealed class SequenceScheduler : IDisposable
 
     private void PrefillChunk(Slot slot)
     {
-        var sw = Stopwatch.StartNew();
+        long started = Stopwatch.GetTimestamp();
         var prompt = slot.Request!.Prompt;
         int n = Math.Min(_options.PrefillChunk, prompt.Length - slot.Prefilled);
         _model.Transformer.Forward(slot.State, prompt.AsSpan(slot.Prefilled, n), slot.Logits, allLogits: false, _model.Pool);
         slot.Prefilled += n;
-        slot.PromptTime += sw.Elapsed;
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        slot.PromptTime += elapsed;
         if (slot.Prefilled == prompt.Length)
         {
             slot.Phase = Phase.Sample;
@@ -399,7 +400,7 @@ public sealed class SequenceScheduler : IDisposable
 
         lock (_gate)
         {
-            _promptSeconds += sw.Elapsed.TotalSeconds;
+            _promptSeconds += elapsed.TotalSeconds;
             _promptTokens += n;
         }
     }

@@ -109,6 +109,7 @@ public sealed class OllamaTestServer : IAsyncDisposable
         builder.Services.AddSingleton(host);
         builder.Services.AddSingleton<IModelSource>(models);
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(new ServerMetrics());
         var app = builder.Build();
         OllamaTestServer? server = null;
         app.Use(async (context, next) =>
