@@ -35,6 +35,7 @@ public static class HearthCommand
         root.Subcommands.Add(QuantizeCommand.Create(stdout, stderr));
         root.Subcommands.Add(EvalCommand.Create(stdout, stderr));
         root.Subcommands.Add(MonitorCommand.Create(stdout, stderr));
+        root.Subcommands.Add(AgentCommand.Create(stdin, stdout, stderr));
         ServeCommand.AddTo(root, stdout, stderr);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try

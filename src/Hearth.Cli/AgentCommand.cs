@@ -1,0 +1,13 @@
+using System.CommandLine;
+
+namespace Hearth.Cli;
+
+/// <summary><c>hearth agent</c>: on-device agents whose every action is checked against a permission policy, audited and undoable.</summary>
+internal static class AgentCommand
+{
+    public static Command Create(TextReader stdin, TextWriter stdout, TextWriter stderr)
+    {
+        var agent = new Command("agent", "Run on-device agents under a permission policy (every action audited and undoable).");
+        return agent;
+    }
+}
