@@ -317,6 +317,16 @@ public sealed class SqliteMonitorStore : IMonitorStore
         }
     }
 
+    /// <summary>A PRAGMA's value on the writing connection (for tests: <c>synchronous</c> and <c>busy_timeout</c> are per connection).</summary>
+    internal long WriterPragma(string name)
+    {
+        lock (_writeGate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return (long)Scalar(_write, null, $"PRAGMA {name}")!;
+        }
+    }
+
     private bool InsertRuleDecision(SqliteTransaction tx, string key, string? readingKey, Decision d, long storedAt)
     {
         int added = Execute(_write, tx, """
@@ -385,30 +395,36 @@ public sealed class SqliteMonitorStore : IMonitorStore
         lock (_writeGate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            bool stored;
             try
             {
-                bool stored;
-                using (var tx = _write.BeginTransaction())
-                {
-                    stored = body(tx, Options.Time.GetUtcNow().ToUnixTimeMilliseconds());
-                    if (stored) tx.Commit();
-                    else tx.Rollback();
-                }
-
-                if (stored && retention && !Options.Retention.IsNone
-                    && (_lastRetention is not { } last || Options.Time.GetUtcNow() - last >= Options.Retention.Interval))
-                {
-                    using var tx = _write.BeginTransaction();
-                    Retain(tx);
-                    tx.Commit();
-                }
-
-                return stored;
+                using var tx = _write.BeginTransaction();
+                stored = body(tx, Options.Time.GetUtcNow().ToUnixTimeMilliseconds());
+                if (stored) tx.Commit();
+                else tx.Rollback();
             }
             catch (SqliteException e)
             {
                 throw Failure(Path, what, e);
             }
+
+            if (stored && retention && !Options.Retention.IsNone
+                && (_lastRetention is not { } last || Options.Time.GetUtcNow() - last >= Options.Retention.Interval))
+            {
+                try
+                {
+                    using var tx = _write.BeginTransaction();
+                    Retain(tx);
+                    tx.Commit();
+                }
+                catch (SqliteException e)
+                {
+                    // The record itself is committed; a caller that retries it is told it exists.
+                    throw Failure(Path, "apply retention (the record itself was stored)", e);
+                }
+            }
+
+            return stored;
         }
     }
 

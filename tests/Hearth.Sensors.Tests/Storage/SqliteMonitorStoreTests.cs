@@ -174,6 +174,16 @@ public sealed class SqliteMonitorStoreTests : IDisposable
         Assert.Equal((long)SqliteMonitorStore.ApplicationId, Scalar(raw, "PRAGMA application_id"));
     }
 
+    [Theory]
+    [InlineData(StoreDurability.Full, 2)]   // SQLite's numbering: OFF 0, NORMAL 1, FULL 2
+    [InlineData(StoreDurability.Normal, 1)]
+    public void DurabilityAndBusyTimeoutAreSetOnTheWritingConnection(StoreDurability durability, long synchronous)
+    {
+        using var store = Open(new SqliteStoreOptions { Durability = durability, BusyTimeout = TimeSpan.FromSeconds(3) });
+        Assert.Equal(synchronous, store.WriterPragma("synchronous"));
+        Assert.Equal(3000, store.WriterPragma("busy_timeout"));
+    }
+
     [Fact]
     public void RecordsAndTheLastAlertSurviveReopening()
     {

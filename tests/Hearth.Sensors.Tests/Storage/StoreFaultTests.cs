@@ -19,14 +19,7 @@ public sealed class StoreFaultTests : IDisposable
         using var server = await PostgresServer.StartAsync();
         string pg = await server.CreateDatabaseAsync();
         using var store = SqliteMonitorStore.Open(DbPath, new SqliteStoreOptions { SyncTarget = true });
-        await using var sync = new PostgresSync(store, new PostgresSyncOptions
-        {
-            ConnectionString = pg,
-            BatchSize = 40,
-            PollInterval = TimeSpan.FromMilliseconds(20),
-            MinBackoff = TimeSpan.FromMilliseconds(50),
-            MaxBackoff = TimeSpan.FromMilliseconds(400),
-        });
+        await using var sync = new PostgresSync(store, StorePlan.QuickSync(pg));
         using var stopSync = new CancellationTokenSource();
         var loop = sync.RunAsync(stopSync.Token);
 

@@ -75,6 +75,17 @@ internal static class StorePlan
         return new StoreCounts(readings, decisions, alerts, quarantine);
     }
 
+    /// <summary>Sync options for the fault tests: small batches and short waits, so outages and recoveries happen within a
+    /// test's rows.</summary>
+    public static PostgresSyncOptions QuickSync(string connectionString) => new()
+    {
+        ConnectionString = connectionString,
+        BatchSize = 40,
+        PollInterval = TimeSpan.FromMilliseconds(20),
+        MinBackoff = TimeSpan.FromMilliseconds(50),
+        MaxBackoff = TimeSpan.FromMilliseconds(300),
+    };
+
     /// <summary>Polls <paramref name="condition"/> until it holds; fails naming <paramref name="what"/> after
     /// <paramref name="seconds"/> (a guard against hanging, not a timing assertion).</summary>
     public static async Task Until(Func<Task<bool>> condition, string what, double seconds = 120)

@@ -28,14 +28,7 @@ internal static class StoreWriterProgram
     private static async Task<int> RunAsync(string db, long count, string? postgres)
     {
         using var store = SqliteMonitorStore.Open(db, new SqliteStoreOptions { SyncTarget = postgres != null });
-        await using var sync = postgres == null ? null : new PostgresSync(store, new PostgresSyncOptions
-        {
-            ConnectionString = postgres,
-            BatchSize = 50,
-            PollInterval = TimeSpan.FromMilliseconds(20),
-            MinBackoff = TimeSpan.FromMilliseconds(50),
-            MaxBackoff = TimeSpan.FromMilliseconds(250),
-        });
+        await using var sync = postgres == null ? null : new PostgresSync(store, StorePlan.QuickSync(postgres));
         using var stop = new CancellationTokenSource();
         var loop = sync?.RunAsync(stop.Token) ?? Task.CompletedTask;
         for (long i = 0; i < count; i++)
