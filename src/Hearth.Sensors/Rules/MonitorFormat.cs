@@ -99,7 +99,8 @@ public static class MonitorFormat
 
     private static double RulesRate(MonitorStats s) => s.RuleTime > TimeSpan.Zero ? (s.Readings - s.QuarantinedTotal) / s.RuleTime.TotalSeconds : 0;
 
-    private static string Severity(AlertSeverity s) => s.ToString().ToLowerInvariant();
+    /// <summary>A severity's lowercase name (<c>info</c>, <c>warning</c>, <c>critical</c>).</summary>
+    public static string Severity(AlertSeverity s) => s.ToString().ToLowerInvariant();
 
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", s_inv);
 

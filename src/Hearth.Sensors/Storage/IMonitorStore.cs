@@ -4,6 +4,7 @@ namespace Hearth.Sensors.Storage;
 /// The monitor's durable record of everything it received and decided. Every write is idempotent on its key, so a
 /// payload delivered twice (an MQTT QoS 1 redelivery after a crash, a replayed file) is stored once.
 /// </summary>
+/// <seealso cref="SqliteMonitorStore"/>
 public interface IMonitorStore : IDisposable
 {
     /// <summary>Stores one received payload together with its rule decision (and alert) or its quarantine, in one
