@@ -45,11 +45,21 @@ internal static class AgentExtractCommand
             using var lm = LanguageModel.Load(ModelPaths.Resolve(r.GetValue(model)!), new ModelLoadOptions { Context = r.GetValue(context), Threads = r.GetValue(threads) });
             using var client = new HearthChatClient(lm, constraints: new GrammarChatConstraints());
             var job = new DocumentExtractionJob(workspace, client, fields, options);
-            var report = await job.RunAsync(".", outPath, outcome =>
+            ExtractionReport report;
+            try
             {
-                if (outcome.Failure is { } f) stderr.WriteLine($"failed {f.SourceFile} ({f.Stage}): {f.Reason}");
-                else stdout.WriteLine($"ok     {outcome.SourceFile}{(outcome.Fields?.TextCutTo is int cut ? $" (only the first {cut:N0} characters reached the model)" : "")}");
-            }, cancel);
+                report = await job.RunAsync(".", outPath, outcome =>
+                {
+                    if (outcome.Failure is { } f) stderr.WriteLine($"failed {f.SourceFile} ({f.Stage}): {f.Reason}");
+                    else stdout.WriteLine($"ok     {outcome.SourceFile}{(outcome.Fields?.TextCutTo is int cut ? $" (only the first {cut:N0} characters reached the model)" : "")}");
+                }, cancel);
+            }
+            catch (PermissionDeniedException e)
+            {
+                stderr.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+
             foreach (var skipped in report.Skipped) stderr.WriteLine($"skipped {skipped} (not a document type read)");
             stdout.WriteLine($"{report.Rows.Count} row(s), {report.Failures.Count} failed, {report.Skipped.Count} skipped: {Path.GetFullPath(outPath)}");
             return 0;

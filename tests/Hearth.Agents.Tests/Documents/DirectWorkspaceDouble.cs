@@ -9,7 +9,7 @@ namespace Hearth.Agents.Tests.Documents;
 /// check exactly which operations a job asked for. It really deletes, moves and runs when asked, so an operation that
 /// should never happen would show both in the record and on disk.
 /// </summary>
-internal sealed class DirectWorkspaceDouble(string root) : IAgentWorkspace
+public sealed class DirectWorkspaceDouble(string root) : IAgentWorkspace
 {
     public string Root { get; } = Path.GetFullPath(root);
 

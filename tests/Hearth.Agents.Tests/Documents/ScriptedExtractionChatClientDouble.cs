@@ -15,7 +15,7 @@ namespace Hearth.Agents.Tests.Documents;
 /// 支払済 / भुक्तानी). A field whose label is missing is left out of the answer. It records every request. When a
 /// document says to delete files, it plays a model that obeys: it answers with a tool call to <c>delete_file</c>.
 /// </summary>
-internal sealed class ScriptedExtractionChatClientDouble : IChatClient
+public sealed class ScriptedExtractionChatClientDouble : IChatClient
 {
     /// <summary>Every request: the messages and options it came with.</summary>
     public ConcurrentQueue<(IReadOnlyList<ChatMessage> Messages, ChatOptions? Options)> Requests { get; } = new();
