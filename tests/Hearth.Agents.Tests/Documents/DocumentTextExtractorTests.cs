@@ -137,6 +137,17 @@ public sealed class DocumentTextExtractorTests : IDisposable
     }
 
     [Fact]
+    public async Task AHelperThatPrintsWithoutEndIsStoppedAtTheTextLimit()
+    {
+        var chatty = Path.Combine(_scratch, "chatty-pdftotext");
+        File.WriteAllText(chatty, "#!/bin/sh\nexec yes 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(chatty, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var options = new DocumentTextOptions { PdfToTextProgram = chatty, MaxTextChars = 100_000 };
+        var e = await Assert.ThrowsAsync<DocumentTooLargeException>(() => Extract("j.pdf", TestDocuments.TextPdf("x"), options));
+        Assert.Contains("100,000", e.Message);
+    }
+
+    [Fact]
     public void OptionsOutOfRangeAreRefused()
     {
         Assert.Throws<ArgumentException>(() => new DocumentTextExtractor(new DocumentTextOptions { MaxPdfPages = 0 }));

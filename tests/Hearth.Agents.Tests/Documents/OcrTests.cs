@@ -69,6 +69,31 @@ public sealed class OcrTests : IDisposable
         AssertJapaneseKeys(read.Text);
     }
 
+    [Fact]
+    public async Task APdfWithATextPageAndAScannedPageReadsOneAndOcrsTheOther()
+    {
+        var scan = TestDocuments.RenderTiff(_scratch, TestDocuments.NepaliInvoice, TestDocuments.NepaliFont);
+        var pdf = TestDocuments.Pdf([new TestDocuments.TextPage(TestDocuments.JapaneseInvoice), new TestDocuments.ScanPage(scan)]);
+        var read = await Extract("mixed.pdf", pdf);
+        Assert.Equal(TextSource.PdfMixed, read.Source);
+        Assert.Equal(2, read.Pages);
+        Assert.Equal(["nep"], read.OcrLanguages);
+        Assert.Contains("請求書番号: INV-2024-0173", read.Text);
+        AssertNepaliKeys(read.Text);
+        Assert.True(read.Text.IndexOf("INV-2024-0173", StringComparison.Ordinal) < read.Text.IndexOf("2081-0042", StringComparison.Ordinal), "pages out of order");
+    }
+
+    [Fact]
+    public async Task PageLimitsRefuseAPdfBeforeOcr()
+    {
+        var scan = TestDocuments.RenderTiff(_scratch, ["x"], TestDocuments.JapaneseFont);
+        var pdf = TestDocuments.Pdf([new TestDocuments.ScanPage(scan), new TestDocuments.ScanPage(scan)]);
+        var pages = await Assert.ThrowsAsync<DocumentTooLargeException>(() => Extract("two.pdf", pdf, new DocumentTextOptions { MaxPdfPages = 1 }));
+        Assert.Contains("2 pages, over the limit of 1", pages.Message);
+        var ocr = await Assert.ThrowsAsync<DocumentTooLargeException>(() => Extract("two.pdf", pdf, new DocumentTextOptions { MaxOcrPages = 1 }));
+        Assert.Contains("2 pages have no text layer", ocr.Message);
+    }
+
     [Theory]
     [InlineData("png", "page.png")]
     [InlineData("jpeg", "page.jpg")]

@@ -87,7 +87,48 @@ internal static class TestDocuments
     /// distinct character its own glyph id, and a ToUnicode map says which character each id is, which is what text
     /// extraction reads. No glyph shapes are embedded (a text layer without drawings); with no lines the page is blank.
     /// </summary>
-    public static byte[] TextPdf(params string[] lines)
+    public static byte[] TextPdf(params string[] lines) => Pdf([new TextPage(lines)]);
+
+    /// <summary>
+    /// A one-page PDF that is only a scanned image: the CCITT group 4 data of a single-strip bilevel TIFF (what
+    /// text2image writes) placed as an image XObject, no text layer.
+    /// </summary>
+    public static byte[] ScannedPdf(byte[] g4Tiff) => Pdf([new ScanPage(g4Tiff)]);
+
+    /// <summary>A PDF of the given pages in order: <see cref="TextPage"/>s and <see cref="ScanPage"/>s.</summary>
+    public static byte[] Pdf(IReadOnlyList<object> pages)
+    {
+        // Objects 1 and 2 are the catalog and the page tree; each page adds its page object and then its resources.
+        var objects = new List<object> { "<< /Type /Catalog /Pages 2 0 R >>", "" };
+        var kids = new List<string>();
+        foreach (var page in pages)
+        {
+            int pageId = objects.Count + 1;
+            kids.Add($"{pageId} 0 R");
+            objects.Add("");
+            int first = objects.Count + 1;
+            var (resources, box, parts) = page switch
+            {
+                TextPage t => TextParts(t.Lines, first),
+                ScanPage s => ScanParts(s.G4Tiff, first),
+                _ => throw new ArgumentException("not a page"),
+            };
+            objects[pageId - 1] = $"<< /Type /Page /Parent 2 0 R /MediaBox {box} /Resources {resources} /Contents {first} 0 R >>";
+            objects.AddRange(parts);
+        }
+
+        objects[1] = $"<< /Type /Pages /Kids [{string.Join(' ', kids)}] /Count {pages.Count} >>";
+        return Serialize(objects);
+    }
+
+    /// <summary>A page of text lines.</summary>
+    public sealed record TextPage(string[] Lines);
+
+    /// <summary>A page that is a scanned image (a single-strip CCITT G4 TIFF).</summary>
+    public sealed record ScanPage(byte[] G4Tiff);
+
+    /// <summary>The objects of a text page, numbered from <paramref name="first"/>: content, Type0 font, CID font, ToUnicode map, descriptor.</summary>
+    private static (string Resources, string Box, object[] Parts) TextParts(string[] lines, int first)
     {
         var ids = new Dictionary<string, int>(StringComparer.Ordinal);
         var content = new StringBuilder("BT /F1 14 Tf 18 TL 50 780 Td\n");
@@ -122,32 +163,27 @@ internal static class TestDocuments
         }
 
         cmap.Append("endcmap CMapName currentdict /CMap defineresource pop end end");
-        return Pdf(
-            "<< /Type /Catalog /Pages 2 0 R >>",
-            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        return ($"<< /Font << /F1 {first + 1} 0 R >> >>", "[0 0 595 842]",
+        [
             Stream("", Encoding.ASCII.GetBytes(content.ToString())),
-            "<< /Type /Font /Subtype /Type0 /BaseFont /HearthTest /Encoding /Identity-H /DescendantFonts [6 0 R] /ToUnicode 7 0 R >>",
-            "<< /Type /Font /Subtype /CIDFontType2 /BaseFont /HearthTest /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor 8 0 R /DW 1000 >>",
+            $"<< /Type /Font /Subtype /Type0 /BaseFont /HearthTest /Encoding /Identity-H /DescendantFonts [{first + 2} 0 R] /ToUnicode {first + 3} 0 R >>",
+            $"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /HearthTest /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor {first + 4} 0 R /DW 1000 >>",
             Stream("", Encoding.ASCII.GetBytes(cmap.ToString())),
-            "<< /Type /FontDescriptor /FontName /HearthTest /Flags 4 /FontBBox [0 -200 1000 900] /ItalicAngle 0 /Ascent 900 /Descent -200 /CapHeight 700 /StemV 80 >>");
+            "<< /Type /FontDescriptor /FontName /HearthTest /Flags 4 /FontBBox [0 -200 1000 900] /ItalicAngle 0 /Ascent 900 /Descent -200 /CapHeight 700 /StemV 80 >>",
+        ]);
     }
 
-    /// <summary>
-    /// A one-page PDF that is only a scanned image: the CCITT group 4 data of a single-strip bilevel TIFF (what
-    /// text2image writes) placed as an image XObject, no text layer.
-    /// </summary>
-    public static byte[] ScannedPdf(byte[] g4Tiff)
+    /// <summary>The objects of a scanned page, numbered from <paramref name="first"/>: content, image.</summary>
+    private static (string Resources, string Box, object[] Parts) ScanParts(byte[] g4Tiff, int first)
     {
         var (width, height, data) = ReadG4Tiff(g4Tiff);
         double w = width * 72.0 / Dpi, h = height * 72.0 / Dpi;
         var page = string.Create(CultureInfo.InvariantCulture, $"q {w:0.###} 0 0 {h:0.###} 0 0 cm /Im1 Do Q");
-        return Pdf(
-            "<< /Type /Catalog /Pages 2 0 R >>",
-            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            string.Create(CultureInfo.InvariantCulture, $"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {w:0.###} {h:0.###}] /Resources << /XObject << /Im1 5 0 R >> >> /Contents 4 0 R >>"),
+        return ($"<< /XObject << /Im1 {first + 1} 0 R >> >>", string.Create(CultureInfo.InvariantCulture, $"[0 0 {w:0.###} {h:0.###}]"),
+        [
             Stream("", Encoding.ASCII.GetBytes(page)),
-            Stream($"/Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns {width} /Rows {height} >> ", data));
+            Stream($"/Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns {width} /Rows {height} >> ", data),
+        ]);
     }
 
     private static (int Width, int Height, byte[] Data) ReadG4Tiff(byte[] tiff)
@@ -175,13 +211,13 @@ internal static class TestDocuments
         return [.. head, .. data, .. "\nendstream"u8];
     }
 
-    private static byte[] Pdf(params object[] objects)
+    private static byte[] Serialize(List<object> objects)
     {
         var pdf = new MemoryStream();
         void Write(string s) => pdf.Write(Encoding.ASCII.GetBytes(s));
         Write("%PDF-1.4\n");
         var offsets = new List<long>();
-        for (int i = 0; i < objects.Length; i++)
+        for (int i = 0; i < objects.Count; i++)
         {
             offsets.Add(pdf.Position);
             Write($"{i + 1} 0 obj\n");
@@ -191,9 +227,9 @@ internal static class TestDocuments
         }
 
         long xref = pdf.Position;
-        Write($"xref\n0 {objects.Length + 1}\n0000000000 65535 f \n");
+        Write($"xref\n0 {objects.Count + 1}\n0000000000 65535 f \n");
         foreach (var o in offsets) Write($"{o:D10} 00000 n \n");
-        Write($"trailer\n<< /Size {objects.Length + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n");
+        Write($"trailer\n<< /Size {objects.Count + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n");
         return pdf.ToArray();
     }
 
