@@ -11,6 +11,9 @@ internal sealed class PdfText(DocumentTextOptions options, TesseractOcr ocr)
 {
     private const string Package = "poppler-utils";
 
+    /// <summary>Fewer letters and digits than this on a page means its text layer is not the page's text.</summary>
+    internal const int MinTextLayerChars = 8;
+
     /// <summary>Reads a PDF that lies at <paramref name="pdfPath"/> in the private folder <paramref name="scratch"/>.</summary>
     /// <returns>The pages' text joined with blank lines, how it was found, and the page count.</returns>
     public async Task<DocumentText> ReadAsync(string name, string pdfPath, string scratch, CancellationToken cancel)
@@ -75,12 +78,16 @@ internal sealed class PdfText(DocumentTextOptions options, TesseractOcr ocr)
         return image;
     }
 
-    /// <summary>Whether a page's text layer has any letter or digit (a scan has none, or only stray marks).</summary>
+    /// <summary>
+    /// Whether a page's text layer is real text: at least <see cref="MinTextLayerChars"/> letters or digits. A scan has
+    /// none, or only stray marks such as a stamped page number; such a page goes to OCR instead.
+    /// </summary>
     private static bool HasText(string page)
     {
+        int count = 0;
         foreach (var rune in page.EnumerateRunes())
         {
-            if (Rune.IsLetterOrDigit(rune)) return true;
+            if (Rune.IsLetterOrDigit(rune) && ++count >= MinTextLayerChars) return true;
         }
 
         return false;

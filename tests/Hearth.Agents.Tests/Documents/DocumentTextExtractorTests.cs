@@ -10,6 +10,15 @@ public sealed class DocumentTextExtractorTests : IDisposable
 
     public void Dispose() => Directory.Delete(_scratch, recursive: true);
 
+    /// <summary>An executable shell script standing in for a helper program.</summary>
+    private string Script(string name, string body)
+    {
+        var path = Path.Combine(_scratch, name);
+        File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
+
     private static Task<DocumentText> Extract(string name, byte[] bytes, DocumentTextOptions? options = null) =>
         new DocumentTextExtractor(options).ExtractAsync(name, bytes);
 
@@ -128,9 +137,7 @@ public sealed class DocumentTextExtractorTests : IDisposable
     [Fact]
     public async Task AHelperThatRunsTooLongIsKilledAtItsTimeout()
     {
-        var slow = Path.Combine(_scratch, "slow-pdfinfo");
-        File.WriteAllText(slow, "#!/bin/sh\nsleep 60\n");
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(slow, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var slow = Script("slow-pdfinfo", "sleep 60");
         var options = new DocumentTextOptions { PdfInfoProgram = slow, ToolTimeout = TimeSpan.FromMilliseconds(300) };
         var e = await Assert.ThrowsAsync<ToolTimeoutException>(() => Extract("j.pdf", TestDocuments.TextPdf("x"), options));
         Assert.Equal(slow, e.Program);
@@ -139,9 +146,7 @@ public sealed class DocumentTextExtractorTests : IDisposable
     [Fact]
     public async Task AHelperThatPrintsWithoutEndIsStoppedAtTheTextLimit()
     {
-        var chatty = Path.Combine(_scratch, "chatty-pdftotext");
-        File.WriteAllText(chatty, "#!/bin/sh\nexec yes 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'\n");
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(chatty, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var chatty = Script("chatty-pdftotext", "exec yes 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'");
         var options = new DocumentTextOptions { PdfToTextProgram = chatty, MaxTextChars = 100_000 };
         var e = await Assert.ThrowsAsync<DocumentTooLargeException>(() => Extract("j.pdf", TestDocuments.TextPdf("x"), options));
         Assert.Contains("100,000", e.Message);

@@ -32,12 +32,15 @@ public sealed class OcrTests : IDisposable
         foreach (var key in NepaliKeys) Assert.Contains(key, text);
     }
 
-    [Fact]
-    public async Task JapaneseScanIsReadWithJapaneseAndEnglishOnly()
+    /// <summary>A Japanese scan as a TIFF, and as a PDF with no text layer (rendered back to an image by pdftoppm).</summary>
+    [Theory]
+    [InlineData("scan.tif", TextSource.ImageOcr)]
+    [InlineData("scan.pdf", TextSource.PdfOcr)]
+    public async Task JapaneseScanIsReadWithJapaneseAndEnglishOnly(string name, TextSource source)
     {
         var tiff = TestDocuments.RenderTiff(_scratch, TestDocuments.JapaneseInvoice, TestDocuments.JapaneseFont);
-        var read = await Extract("scan.tif", tiff);
-        Assert.Equal(TextSource.ImageOcr, read.Source);
+        var read = await Extract(name, source == TextSource.PdfOcr ? TestDocuments.ScannedPdf(tiff) : tiff);
+        Assert.Equal(source, read.Source);
         Assert.Equal(["jpn", "eng"], read.OcrLanguages);
         AssertJapaneseKeys(read.Text);
     }
@@ -57,16 +60,6 @@ public sealed class OcrTests : IDisposable
         var tiff = TestDocuments.RenderTiff(_scratch, TestDocuments.NepaliInvoice, TestDocuments.NepaliFont);
         var read = await Extract("scan.tif", tiff, new DocumentTextOptions { NarrowOcrLanguages = false });
         Assert.Equal(["jpn", "nep", "eng"], read.OcrLanguages);
-    }
-
-    [Fact]
-    public async Task AScannedPdfWithoutATextLayerIsRenderedAndRead()
-    {
-        var pdf = TestDocuments.ScannedPdf(TestDocuments.RenderTiff(_scratch, TestDocuments.JapaneseInvoice, TestDocuments.JapaneseFont));
-        var read = await Extract("scan.pdf", pdf);
-        Assert.Equal(TextSource.PdfOcr, read.Source);
-        Assert.Equal(["jpn", "eng"], read.OcrLanguages);
-        AssertJapaneseKeys(read.Text);
     }
 
     [Fact]
