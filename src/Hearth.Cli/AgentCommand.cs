@@ -8,6 +8,7 @@ internal static class AgentCommand
     public static Command Create(TextReader stdin, TextWriter stdout, TextWriter stderr)
     {
         var agent = new Command("agent", "Run on-device agents under a permission policy (every action audited and undoable).");
+        agent.Subcommands.Add(AgentCodeCommand.Create(stdin, stdout, stderr));
         return agent;
     }
 }
