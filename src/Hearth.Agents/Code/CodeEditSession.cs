@@ -394,7 +394,7 @@ public sealed class CodeEditSession
         if (problem == null && segments.Count == 0) problem = "names the repository itself, not a file";
         string full = problem == null ? Path.GetFullPath(Path.Join(_root, string.Join('/', segments))) : "";
         if (problem == null && !full.StartsWith(_root + Path.DirectorySeparatorChar, StringComparison.Ordinal)) problem = "is outside the repository";
-        if (problem != null) throw new RefusedException(EditRefusal.PathOutsideRepository, $"refused: the path '{path}' {problem}; nothing was written", [path]);
+        if (problem != null) throw new RefusedException(EditRefusal.PathOutsideRepository, $"refused: the path '{path}' {problem}", [path]);
         return new RepoPath(string.Join('/', segments), full);
     }
 

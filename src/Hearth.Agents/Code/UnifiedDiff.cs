@@ -329,7 +329,8 @@ public sealed partial class UnifiedDiff
             int oldLeft = oldCount, newLeft = newCount;
             while (hasRange ? oldLeft > 0 || newLeft > 0 : _i < lines.Length && IsBodyLine(_i))
             {
-                if (_i >= lines.Length || !IsBodyLine(_i))
+                // A '--- '/'+++ ' pair that exactly completes the counts is a removed '-- ' and an added '++ ' line.
+                if (_i >= lines.Length || (!IsBodyLine(_i) && !(oldLeft == 1 && newLeft == 1 && IsFileHeader(_i))))
                 {
                     var (o, n) = CountBody(headerLine);
                     string where = _i >= lines.Length ? "the diff ends" : $"diff line {_i + 1} ('{Shorten(lines[_i])}') is not a hunk line";
