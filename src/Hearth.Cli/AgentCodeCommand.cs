@@ -102,12 +102,13 @@ internal static class AgentCodeCommand
                 return 3;
             }
 
+            var steps = result.Steps == 1 ? "1 step" : $"{result.Steps} steps";
             stdout.WriteLine(result.Outcome switch
             {
-                CodeEditOutcome.Finished => $"finished after {result.Steps} steps",
-                CodeEditOutcome.Stopped => $"the model stopped after {result.Steps} steps without calling finish",
-                CodeEditOutcome.StepBudgetExhausted => $"the step budget ({result.Steps}) ran out",
-                _ => $"dry run: an edit that applies and parses, after {result.Steps} steps (nothing was written)",
+                CodeEditOutcome.Finished => $"finished after {steps}",
+                CodeEditOutcome.Stopped => $"the model stopped after {steps} without calling finish",
+                CodeEditOutcome.StepBudgetExhausted => $"the step budget ({steps}) ran out",
+                _ => $"dry run: an edit that applies and parses, after {steps} (nothing was written)",
             });
             foreach (var kept in result.KeptEdits) stdout.WriteLine($"kept (step {kept.Step}): {string.Join(", ", kept.Files)}");
             if (result.Outcome == CodeEditOutcome.Proposed) stdout.Write(result.Attempts[^1].Diff.TrimEnd('\n') + "\n");

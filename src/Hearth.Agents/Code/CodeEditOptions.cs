@@ -42,10 +42,12 @@ public sealed record CodeEditOptions
     public ChatToolMode? FirstToolMode { get; init; }
 
     /// <summary>
-    /// A <c>maxLength</c> for <c>propose_edit</c>'s diff in the tool's JSON Schema (which constrained decoding enforces,
-    /// up to the grammar's 100,000); null states none. <see cref="DiffLimits.MaxDiffChars"/> applies either way.
+    /// A JSON Schema <c>pattern</c> for <c>propose_edit</c>'s diff, stated in the tool's schema, so that a
+    /// constraint-decoding client makes even a small model write a diff of that shape (such as
+    /// <c>^--- a/[^\n]+\n\+\+\+ b/...</c>; the subset Hearth's grammar supports: no look-around or back-references).
+    /// Null states none. Either way the diff is parsed and checked as any other.
     /// </summary>
-    public int? DiffSchemaMaxLength { get; init; }
+    public string? DiffPattern { get; init; }
 
     /// <summary>Sampling and length options for each model call (tools, tool mode and instructions are set by the session).</summary>
     public ChatOptions? ChatOptions { get; init; }
@@ -73,7 +75,6 @@ public sealed record CodeEditOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxFileChars, 1, nameof(MaxFileChars));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxOutputChars, 1, nameof(MaxOutputChars));
         if (CheckTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(CheckTimeout), $"the check timeout {CheckTimeout} must be positive");
-        if (DiffSchemaMaxLength is < 1 or > 100_000) throw new ArgumentOutOfRangeException(nameof(DiffSchemaMaxLength), $"{DiffSchemaMaxLength} must be within 1..100000");
         Limits.Validate();
     }
 }
@@ -139,6 +140,9 @@ public enum EditRefusal
 
     /// <summary>Writing failed for another reason (any partial write was reverted).</summary>
     WriteFailed,
+
+    /// <summary>The check command could not be started (the edit was reverted).</summary>
+    CheckDidNotRun,
 
     /// <summary>The diff leaves every file as it was.</summary>
     NoChange,

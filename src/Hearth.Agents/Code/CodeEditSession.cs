@@ -62,7 +62,7 @@ public sealed class CodeEditSession
         Tools = [
             Declare(ReadFileTool, "Read a file of the repository.", "path", "the file's path relative to the repository root", null),
             Declare(ProposeEditTool, "Apply a unified diff to the repository, then run the check command; a failing edit is undone.", "diff",
-                "the unified diff", options.DiffSchemaMaxLength),
+                "the unified diff", options.DiffPattern),
             Declare(FinishTool, "End the session.", "summary", "one line on what was changed", null),
         ];
     }
@@ -176,9 +176,11 @@ public sealed class CodeEditSession
         {
             foreach (var change in changes) await WriteAsync(change, undo, cancel).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is PermissionDeniedException or IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
-            await RevertAsync(changes, undo, cancel).ConfigureAwait(false);
+            // Cancelled or failed half-way: what was written goes back either way.
+            await RevertAsync(changes, undo).ConfigureAwait(false);
+            if (e is not (PermissionDeniedException or IOException or UnauthorizedAccessException)) throw;
             var reason = e is PermissionDeniedException ? EditRefusal.PermissionDenied : EditRefusal.WriteFailed;
             return Refused(reason, $"refused: writing the edit failed ({e.Message}); nothing was kept", files, []);
         }
@@ -191,10 +193,13 @@ public sealed class CodeEditSession
         {
             run = await _workspace.RunCommandAsync(check.Program, check.Arguments, _root, _options.CheckTimeout, cancel).ConfigureAwait(false);
         }
-        catch (PermissionDeniedException e)
+        catch (Exception e)
         {
-            await RevertAsync(changes, undo, cancel).ConfigureAwait(false);
-            return Refused(EditRefusal.PermissionDenied, $"reverted: the check command `{check}` may not run ({e.Message})", files, []);
+            // An edit is kept only after its check passed: cancelled, refused or unstartable, it goes back.
+            await RevertAsync(changes, undo).ConfigureAwait(false);
+            if (e is OperationCanceledException) throw;
+            var reason = e is PermissionDeniedException ? EditRefusal.PermissionDenied : EditRefusal.CheckDidNotRun;
+            return Refused(reason, $"reverted: the check command `{check}` could not run ({e.Message})", files, []);
         }
 
         if (run.ExitCode == 0 && !run.TimedOut)
@@ -206,7 +211,7 @@ public sealed class CodeEditSession
             };
         }
 
-        await RevertAsync(changes, undo, cancel).ConfigureAwait(false);
+        await RevertAsync(changes, undo).ConfigureAwait(false);
         var how = run.TimedOut ? $"ran past {_options.CheckTimeout.TotalSeconds:0} s and was stopped" : $"failed with exit code {run.ExitCode}";
         return new EditAttempt
         {
@@ -338,7 +343,7 @@ public sealed class CodeEditSession
     /// edit (or is absent, when it was).
     /// </summary>
     /// <exception cref="EditRevertException">An undo step failed, or a file does not read back as it was.</exception>
-    private async Task RevertAsync(List<FileChange> changes, Stack<Func<Task>> undo, CancellationToken cancel)
+    private async Task RevertAsync(List<FileChange> changes, Stack<Func<Task>> undo)
     {
         var failures = new List<string>();
         Exception? first = null;
@@ -486,10 +491,10 @@ public sealed class CodeEditSession
             }
             : null;
 
-    private static AIFunctionDeclaration Declare(string name, string description, string parameter, string parameterDescription, int? maxLength)
+    private static AIFunctionDeclaration Declare(string name, string description, string parameter, string parameterDescription, string? pattern)
     {
         var property = new JsonObject { ["type"] = "string", ["description"] = parameterDescription };
-        if (maxLength is int max) property["maxLength"] = max;
+        if (pattern != null) property["pattern"] = pattern;
         var schema = new JsonObject
         {
             ["type"] = "object",

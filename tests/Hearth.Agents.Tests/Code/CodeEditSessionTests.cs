@@ -193,6 +193,37 @@ public sealed class CodeEditSessionTests : IClassFixture<TinyProject>
     }
 
     [Fact]
+    public async Task ACheckThatCannotStartOrRunsTooLongRevertsTheEdit()
+    {
+        var workspace = new DirectWorkspaceDouble(_project.Root, "hearth-no-such-program", "sleep");
+        var missing = new CodeEditOptions { Repository = _project.Root, Task = "x", Check = CommandSpec.Parse("hearth-no-such-program") };
+        var attempt = await new CodeEditSession(new ScriptedChatClient(), workspace, missing).ProposeAsync(1, Fix);
+        Assert.Equal((EditStatus.Refused, EditRefusal.CheckDidNotRun), (attempt.Status, attempt.Refusal));
+        Assert.Equal(TinyProject.CalcBytes, File.ReadAllBytes(_project.CalcPath));
+
+        var slow = missing with { Check = CommandSpec.Parse("sleep 60"), CheckTimeout = TimeSpan.FromSeconds(1) };
+        attempt = await new CodeEditSession(new ScriptedChatClient(), workspace, slow).ProposeAsync(1, Fix);
+        Assert.Equal(EditStatus.Reverted, attempt.Status);
+        Assert.True(attempt.Check!.TimedOut);
+        Assert.Contains("ran past 1 s", attempt.Message);
+        Assert.Equal(TinyProject.CalcBytes, File.ReadAllBytes(_project.CalcPath));
+    }
+
+    [Fact]
+    public async Task CancellingDuringTheCheckRevertsTheEditAndStops()
+    {
+        var workspace = new DirectWorkspaceDouble(_project.Root, "sleep");
+        var options = new CodeEditOptions { Repository = _project.Root, Task = "x", Check = CommandSpec.Parse("sleep 60") };
+        using var cancel = new CancellationTokenSource();
+        var session = new CodeEditSession(new ScriptedChatClient(), workspace, options);
+        var proposal = session.ProposeAsync(1, Fix, cancel.Token);
+        while (!workspace.Log.Any(l => l.StartsWith("run ", StringComparison.Ordinal))) await Task.Delay(10);
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => proposal);
+        Assert.Equal(TinyProject.CalcBytes, File.ReadAllBytes(_project.CalcPath));
+    }
+
+    [Fact]
     public async Task ARevertThePolicyForbidsIsAnError()
     {
         // Reverting a created file needs a delete; with deletes off the session stops rather than leave it silently.

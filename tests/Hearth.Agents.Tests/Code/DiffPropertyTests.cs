@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Hearth.Agents.Code;
 
@@ -75,17 +74,9 @@ public sealed class DiffPropertyTests : IDisposable
 
     private static (int Code, string Out) Run(string program, string workingDirectory, params string[] args)
     {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory, StandardOutputEncoding = new UTF8Encoding(false) };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        start.Environment["GIT_CONFIG_NOSYSTEM"] = "1";
-        start.Environment["GIT_CONFIG_GLOBAL"] = "/dev/null";
-        start.Environment["LC_ALL"] = "C";
-        using var p = Process.Start(start)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode > 1) throw new InvalidOperationException($"{program} {string.Join(' ', args)} failed ({p.ExitCode}): {stderr.Result}");
-        return (p.ExitCode, stdout);
+        var (code, stdout, stderr) = TestProcess.Run(program, workingDirectory, args);
+        if (code > 1) throw new InvalidOperationException($"{program} {string.Join(' ', args)} failed ({code}): {stderr}");
+        return (code, stdout);
     }
 
     [Theory]

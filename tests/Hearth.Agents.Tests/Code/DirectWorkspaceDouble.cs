@@ -11,8 +11,16 @@ internal sealed class DirectWorkspaceDouble(string root, params string[] allowed
 {
     private readonly string _root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
 
-    /// <summary>Every operation, in order: "read PATH", "write PATH", "move FROM TO", "delete PATH", "run PROGRAM ARGS...".</summary>
-    public List<string> Log { get; } = [];
+    private readonly List<string> _log = [];
+
+    /// <summary>Every operation so far, in order: "read PATH", "write PATH", "move FROM TO", "delete PATH", "run PROGRAM ARGS...".</summary>
+    public IReadOnlyList<string> Log
+    {
+        get
+        {
+            lock (_log) return [.. _log];
+        }
+    }
 
     /// <summary>Deletes are refused when false (the runtime's default policy has them off).</summary>
     public bool AllowDelete { get; init; } = true;
@@ -22,14 +30,14 @@ internal sealed class DirectWorkspaceDouble(string root, params string[] allowed
     public Task<byte[]> ReadFileAsync(string path, CancellationToken cancel = default)
     {
         var full = Inside(path, "read");
-        Log.Add($"read {full}");
+        Record($"read {full}");
         return File.ReadAllBytesAsync(full, cancel);
     }
 
     public Task<IReadOnlyList<string>> ListFilesAsync(string directory, bool recursive, CancellationToken cancel = default)
     {
         var full = Inside(directory, "list");
-        Log.Add($"list {full}");
+        Record($"list {full}");
         IReadOnlyList<string> files = [.. Directory.EnumerateFiles(full, "*", recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly)
             .Select(f => Path.GetRelativePath(full, f).Replace(Path.DirectorySeparatorChar, '/'))];
         return Task.FromResult(files);
@@ -38,7 +46,7 @@ internal sealed class DirectWorkspaceDouble(string root, params string[] allowed
     public async Task WriteFileAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancel = default)
     {
         var full = Inside(path, "write");
-        Log.Add($"write {full}");
+        Record($"write {full}");
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         await File.WriteAllBytesAsync(full, content.ToArray(), cancel);
     }
@@ -46,7 +54,7 @@ internal sealed class DirectWorkspaceDouble(string root, params string[] allowed
     public Task MoveAsync(string from, string to, CancellationToken cancel = default)
     {
         var (f, t) = (Inside(from, "move"), Inside(to, "move"));
-        Log.Add($"move {f} {t}");
+        Record($"move {f} {t}");
         Directory.CreateDirectory(Path.GetDirectoryName(t)!);
         File.Move(f, t, overwrite: false);
         return Task.CompletedTask;
@@ -56,7 +64,7 @@ internal sealed class DirectWorkspaceDouble(string root, params string[] allowed
     {
         var full = Inside(path, "delete");
         if (!AllowDelete) throw new PermissionDeniedException($"delete {full}: deletes are off");
-        Log.Add($"delete {full}");
+        Record($"delete {full}");
         File.Delete(full);
         return Task.CompletedTask;
     }
@@ -65,15 +73,8 @@ internal sealed class DirectWorkspaceDouble(string root, params string[] allowed
     {
         var dir = Inside(workingDirectory, "run in");
         if (!allowedPrograms.Contains(program, StringComparer.Ordinal)) throw new PermissionDeniedException($"run {program}: not on the allow-list ({string.Join(", ", allowedPrograms)})");
-        Log.Add($"run {program} {string.Join(' ', arguments)}");
-        var start = new ProcessStartInfo(program) { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in arguments) start.ArgumentList.Add(a);
-        // A test must leave no build servers behind.
-        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        start.Environment["UseSharedCompilation"] = "false";
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(start)!;
+        Record($"run {program} {string.Join(' ', arguments)}");
+        using var process = Process.Start(TestProcess.StartInfo(program, dir, arguments))!;
         var stdout = process.StandardOutput.ReadToEndAsync(cancel);
         var stderr = process.StandardError.ReadToEndAsync(cancel);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -83,14 +84,20 @@ internal sealed class DirectWorkspaceDouble(string root, params string[] allowed
         {
             await process.WaitForExitAsync(limit.Token);
         }
-        catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync(CancellationToken.None);
+            cancel.ThrowIfCancellationRequested();
             timedOut = true;
         }
 
         return new CommandResult(timedOut ? -1 : process.ExitCode, await stdout, await stderr, timedOut);
+    }
+
+    private void Record(string operation)
+    {
+        lock (_log) _log.Add(operation);
     }
 
     private string Inside(string path, string operation)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 
 namespace Hearth.Agents.Tests.Code;
@@ -40,17 +39,9 @@ public sealed class TinyProject : IDisposable
     {
         Root = Directory.CreateTempSubdirectory("hearth-codeedit-").FullName;
         Reset();
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = Root, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "build", "-nologo", "-v", "q" }) start.ArgumentList.Add(a);
-        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        start.Environment["UseSharedCompilation"] = "false";
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var build = Process.Start(start)!;
-        var output = build.StandardOutput.ReadToEndAsync();
-        var error = build.StandardError.ReadToEnd();
-        build.WaitForExit();
+        var (code, output, error) = TestProcess.Run("dotnet", Root, "build", "-nologo", "-v", "q");
         // The starting project builds; its check fails (the bug) only when run.
-        if (build.ExitCode != 0) throw new InvalidOperationException($"the tiny project does not build: {output.Result}{error}");
+        if (code != 0) throw new InvalidOperationException($"the tiny project does not build: {output}{error}");
     }
 
     public string Root { get; }
