@@ -101,7 +101,7 @@ public sealed class CodeEditSession
                 string result;
                 if (end != null)
                 {
-                    result = $"not run: the session ended with the previous call";
+                    result = "not run: the session ended with the previous call";
                 }
                 else if (call.Exception != null)
                 {
@@ -149,9 +149,14 @@ public sealed class CodeEditSession
 
     /// <summary>
     /// Validates <paramref name="diff"/> and, unless this is a dry run, writes it, runs the check, and reverts on failure.
-    /// Never throws for a bad diff or a refused operation: the attempt says what happened.
+    /// Never throws for a bad diff or a refused operation: the attempt says what happened. Several file headers for one
+    /// file (a plain modification) apply one after the other.
     /// </summary>
+    /// <param name="step">The session step to record on the attempt.</param>
+    /// <param name="diff">The unified diff, paths relative to the repository root.</param>
+    /// <param name="cancel">Cancels it; an edit already written is reverted first.</param>
     /// <exception cref="EditRevertException">A failed edit could not be reverted exactly.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled (anything written was reverted).</exception>
     public async Task<EditAttempt> ProposeAsync(int step, string diff, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(diff);
@@ -253,31 +258,33 @@ public sealed class CodeEditSession
         }
 
         var changes = new List<FileChange>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var problems = new List<SyntaxProblem>();
         foreach (var patch in parsed.Files)
         {
             var from = patch.OldPath is { } o ? Resolve(o) : null;
             var to = patch.NewPath is { } n ? Resolve(n) : null;
-            foreach (var p in new[] { from, to }.OfType<RepoPath>().Select(p => p.Full).Distinct())
-            {
-                if (!seen.Add(p))
-                    throw new RefusedException(EditRefusal.Conflict, $"refused: {patch.DisplayPath} (diff line {patch.DiffLine}) is named by more than one file header; put all of a file's hunks under one header");
-            }
-
             try
             {
+                // A second header for a file the diff already modifies continues it (patch(1) does the same).
+                int earlier = changes.FindIndex(c => c.To != null && (c.To.Full == from?.Full || c.To.Full == to?.Full));
+                if (earlier >= 0)
+                {
+                    var prior = changes[earlier];
+                    if (patch.IsCreation || patch.IsDeletion || patch.IsRename || prior.From?.Full != prior.To!.Full)
+                        throw new RefusedException(EditRefusal.Conflict, $"refused: {patch.DisplayPath} (diff line {patch.DiffLine}) is created, deleted or moved by one file header and named by another; use one header per file", [patch.DisplayPath]);
+                    changes[earlier] = prior with { After = PatchApplier.Apply(patch, prior.After, _options.Limits) };
+                    continue;
+                }
+
+                if (changes.Any(c => c.From != null && (c.From.Full == from?.Full || c.From.Full == to?.Full)))
+                    throw new RefusedException(EditRefusal.Conflict, $"refused: {patch.DisplayPath} (diff line {patch.DiffLine}) is deleted or moved by an earlier file header", [patch.DisplayPath]);
                 byte[]? before = from != null ? await ReadOrNullAsync(from, cancel).ConfigureAwait(false) : null;
                 if (to != null && to.Full != from?.Full && await ReadOrNullAsync(to, cancel).ConfigureAwait(false) is { } existing)
                 {
                     if (patch.IsCreation) before = existing; // so the applier reports the conflict in its words
-                    else throw new RefusedException(EditRefusal.Conflict, $"refused: {patch.OldPath} cannot move to {patch.NewPath}, which exists");
+                    else throw new RefusedException(EditRefusal.Conflict, $"refused: {patch.OldPath} cannot move to {patch.NewPath}, which exists", [patch.DisplayPath]);
                 }
 
-                var after = PatchApplier.Apply(patch, before, _options.Limits);
-                if (after != null && CSharpSyntaxCheck.Applies(to!.Relative))
-                    problems.AddRange(CSharpSyntaxCheck.Check(to.Relative, PatchApplier.Decode(after, to.Relative, _options.Limits).Text, cancel));
-                changes.Add(new FileChange(from, to, before, after));
+                changes.Add(new FileChange(from, to, before, PatchApplier.Apply(patch, before, _options.Limits)));
             }
             catch (PatchException e)
             {
@@ -287,6 +294,13 @@ public sealed class CodeEditSession
             {
                 throw new RefusedException(EditRefusal.PermissionDenied, "refused: " + e.Message, [patch.DisplayPath]);
             }
+        }
+
+        var problems = new List<SyntaxProblem>();
+        foreach (var (_, to, _, after) in changes)
+        {
+            if (after != null && CSharpSyntaxCheck.Applies(to!.Relative))
+                problems.AddRange(CSharpSyntaxCheck.Check(to.Relative, PatchApplier.Decode(after, to.Relative, _options.Limits).Text, cancel));
         }
 
         if (problems.Count > 0)

@@ -96,6 +96,8 @@ public sealed record FilePatch(string? OldPath, string? NewPath, IReadOnlyList<H
 /// A parsed unified diff (as <c>diff -u</c>, <c>git diff</c> or a model writes it): one <see cref="FilePatch"/> per file.
 /// </summary>
 /// <remarks>
+/// <para>Paths: git's <c>a/</c> and <c>b/</c> prefixes are removed when both named sides have them, and a lone one
+/// when the two sides otherwise name the same file; different paths on the two sides are a rename.</para>
 /// <para>Accepted: several files and hunks; <c>@@ -a,b +c,d @@</c> with either count omitted (meaning 1) and any section
 /// text after the closing <c>@@</c>; <c>--- /dev/null</c> (new file) and <c>+++ /dev/null</c> (deletion);
 /// <c>\ No newline at end of file</c> after the line it applies to; git extended headers (<c>diff --git</c>,
@@ -230,6 +232,9 @@ public sealed partial class UnifiedDiff
             bool gitPrefixes = (oldRaw == null || oldRaw.StartsWith("a/", StringComparison.Ordinal)) && (newRaw == null || newRaw.StartsWith("b/", StringComparison.Ordinal));
             var oldPath = gitPrefixes && oldRaw != null ? oldRaw[2..] : oldRaw;
             var newPath = gitPrefixes && newRaw != null ? newRaw[2..] : newRaw;
+            // One side prefixed and the other not ('--- a/x.cs', '+++ x.cs'): the same file, not a rename.
+            if (oldRaw != null && newRaw != null && oldRaw == "a/" + newRaw) oldPath = newRaw;
+            if (oldRaw != null && newRaw != null && newRaw == "b/" + oldRaw) newPath = oldRaw;
             string display = newPath ?? oldPath!;
             if (display.Length == 0) throw new PatchException(PatchFailure.Malformed, $"diff line {_i + 1}: the file header names no path", diffLine: _i + 1);
             _i += 2;

@@ -167,6 +167,25 @@ public sealed class CodeEditSessionTests : IClassFixture<TinyProject>
     }
 
     [Fact]
+    public async Task TwoHeadersForOneFileApplyInTurnButNotAroundACreation()
+    {
+        var comment = "--- a/Calc.cs\n+++ b/Calc.cs\n@@ -1,2 +1,3 @@\n+// Adds.\n namespace Demo;\n \n";
+        var workspace = new DirectWorkspaceDouble(_project.Root);
+        var options = new CodeEditOptions { Repository = _project.Root, Task = "x" };
+        var attempt = await new CodeEditSession(new ScriptedChatClient(), workspace, options).ProposeAsync(1, Fix + comment);
+
+        Assert.Equal(EditStatus.Kept, attempt.Status);
+        Assert.Equal(["Calc.cs"], attempt.Files);
+        Assert.Equal(Encoding.UTF8.GetBytes("\uFEFF// Adds.\r\n" + Encoding.UTF8.GetString(FixedCalc())[1..]), File.ReadAllBytes(_project.CalcPath));
+
+        var created = "--- /dev/null\n+++ b/New.cs\n@@ -0,0 +1 @@\n+class N { }\n--- a/New.cs\n+++ b/New.cs\n@@ -1 +1 @@\n-class N { }\n+class M { }\n";
+        attempt = await new CodeEditSession(new ScriptedChatClient(), workspace, options).ProposeAsync(1, created);
+        Assert.Equal(EditRefusal.Conflict, attempt.Refusal);
+        Assert.Contains("use one header per file", attempt.Message);
+        Assert.False(File.Exists(Path.Combine(_project.Root, "New.cs")));
+    }
+
+    [Fact]
     public async Task ACreatedFileThatBreaksTheBuildIsRemovedAgain()
     {
         // Parses, but does not compile: a string is not an int.

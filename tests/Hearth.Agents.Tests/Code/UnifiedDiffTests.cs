@@ -86,6 +86,19 @@ public class UnifiedDiffTests
             f => Assert.True(f is { IsDeletion: true, OldPath: "was-empty.txt", Hunks.Count: 0 }));
     }
 
+    [Theory]
+    [InlineData("--- a/x.cs\n+++ b/x.cs", "x.cs", "x.cs")]
+    [InlineData("--- a/x.cs\n+++ x.cs", "x.cs", "x.cs")]
+    [InlineData("--- x.cs\n+++ b/x.cs", "x.cs", "x.cs")]
+    [InlineData("--- x.cs\n+++ x.cs", "x.cs", "x.cs")]
+    [InlineData("--- a/x.cs\n+++ b/y.cs", "x.cs", "y.cs")]
+    [InlineData("--- a/x.cs\n+++ y.cs", "a/x.cs", "y.cs")]
+    public void GitPrefixesGoWhenTheyAreGitPrefixes(string header, string oldPath, string newPath)
+    {
+        var file = UnifiedDiff.Parse(header + "\n@@ -1 +1 @@\n-a\n+b\n").Files[0];
+        Assert.Equal((oldPath, newPath), (file.OldPath, file.NewPath));
+    }
+
     [Fact]
     public void NoNewlineMarkersTakeTheTerminatorOffTheLineBeforeThem()
     {
