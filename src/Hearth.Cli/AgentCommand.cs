@@ -9,6 +9,7 @@ internal static class AgentCommand
     {
         var agent = new Command("agent", "Run on-device agents under a permission policy (every action audited and undoable).");
         agent.Subcommands.Add(AgentExtractCommand.Create(stdout, stderr));
+        agent.Subcommands.Add(AgentCodeCommand.Create(stdin, stdout, stderr));
         return agent;
     }
 }
