@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Hearth.Cli;
 using Hearth.Tests;
 
 namespace Hearth.Sensors.Tests;
@@ -7,13 +6,7 @@ namespace Hearth.Sensors.Tests;
 /// <summary><c>hearth monitor bench</c> runs and reports what it measured (its figures are not checked: they are the machine's).</summary>
 public sealed class MonitorBenchTests
 {
-    private static (int Code, string Out, string Err) Hearth(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = HearthCommand.Run(args, new StringReader(""), o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Hearth(params string[] args) => MonitorCliTests.Hearth(args);
 
     [Fact]
     public void BenchReportsRulesAndSlmChecksAsJson()

@@ -41,7 +41,13 @@ public sealed class SlmPolicyTests
 
     private const string Head = "signals:\n  t: { unit: C }\n  note: { type: text }\nrules:\n  - { name: hot, signal: t, above: 80, label: HOT }\n";
 
-    private static PolicyException Bad(string yaml) => Assert.Throws<PolicyException>(() => PolicyLoader.Parse(yaml, "bad.yaml"));
+    private static void AssertRefused(string yaml, int line, int column, string phrase)
+    {
+        var e = Assert.Throws<PolicyException>(() => PolicyLoader.Parse(yaml, "bad.yaml"));
+        Assert.Contains(phrase, e.Message);
+        Assert.Equal((line, column), (e.Line, e.Column));
+        Assert.StartsWith($"bad.yaml:{line}:{column}: ", e.Message);
+    }
 
     private static Reading At(double second, JsonObject fields, string source = "test") =>
         new(source, Readings.Start.AddSeconds(second), fields);
@@ -99,12 +105,7 @@ public sealed class SlmPolicyTests
     [InlineData("slm_checks:\n  - { prompt: p, labels: [A, B], model: \"\", latency_budget_ms: 5, on_timeout: A }\n", 7, 41, "model must be a non-empty text value")]
     [InlineData("slm_checks:\n  - { prompt: p, labels: [A, B], latency_budget_ms: 5, on_timeout: A }\n", 7, 5, "missing required key 'model'")]
     [InlineData("slm_checks:\n  - { name: c, prompt: p, labels: [A, B], model: m, latency_budget_ms: 5, on_timeout: A }\n  - { name: c, prompt: p, labels: [A, B], model: m, latency_budget_ms: 5, on_timeout: A }\n", 8, 5, "'c' is used twice")]
-    public void InvalidChecksNameTheLine(string tail, int line, int column, string phrase)
-    {
-        var e = Bad(Head + tail);
-        Assert.Contains(phrase, e.Message);
-        Assert.Equal((line, column), (e.Line, e.Column));
-    }
+    public void InvalidChecksNameTheLine(string tail, int line, int column, string phrase) => AssertRefused(Head + tail, line, column, phrase);
 
     [Theory]
     [InlineData("signals:\n  t: { unit: C }\n  note: { type: text }\nrules:\n  - { signal: note, above: 1, label: A }\n", 5, 15, "signal 'note' is text; rules compare numbers")]
@@ -114,12 +115,7 @@ public sealed class SlmPolicyTests
     [InlineData("signals:\n  t: { unit: C, max_bytes: 10 }\nrules:\n  - { signal: t, above: 1, label: A }\n", 2, 28, "'max_bytes' applies to text signals only")]
     [InlineData("signals:\n  t: { unit: C }\n  n: { type: text, max_bytes: 0 }\nrules:\n  - { signal: t, above: 1, label: A }\n", 3, 31, "max_bytes must be a whole number from 1")]
     [InlineData("signals:\n  t: { unit: C, source: a, field: v }\n  n: { type: text, source: b, field: v }\nrules:\n  - { signal: t, above: 1, label: A }\n", 2, 3, "field 'v' is text in one signal and a number in another")]
-    public void TextSignalsAreValidated(string yaml, int line, int column, string phrase)
-    {
-        var e = Bad(yaml);
-        Assert.Contains(phrase, e.Message);
-        Assert.Equal((line, column), (e.Line, e.Column));
-    }
+    public void TextSignalsAreValidated(string yaml, int line, int column, string phrase) => AssertRefused(yaml, line, column, phrase);
 
     [Fact]
     public void TheParserAcceptsTextOnlyForTextSignals()

@@ -40,8 +40,11 @@ public sealed record SlmCheckLatency(long Checks, long TimedOut, TimeSpan P50, T
 /// <remarks>
 /// <para>A check: the prompt (<see cref="SlmPrompt"/>: through the model's chat template when it ships one, raw otherwise)
 /// is decoded greedily under a grammar whose only sentences are the check's labels, so the answer is always exactly one
-/// label (labels with spaces, shared prefixes, several tokens or non-ASCII text included). When the check asks for an
-/// explanation, a second greedy pass writes at most <see cref="SlmCheckSpec.ExplainMaxTokens"/> tokens of it.</para>
+/// label (labels with spaces, shared prefixes, several tokens or non-ASCII text included). Decoding stops as soon as only
+/// one label can still be reached: the grammar forces the rest, so <see cref="SlmCheckResult.ModelOutput"/> holds the
+/// label's whole text (after a space for base models) without spending a forward pass per forced token. When the check
+/// asks for an explanation, a second greedy pass writes at most <see cref="SlmCheckSpec.ExplainMaxTokens"/> tokens of it
+/// (ModelOutput is then the label text, a line end, and the explanation as generated).</para>
 /// <para>Budget: the whole check — waiting for the model, loading it if needed, the label and the explanation — has
 /// <see cref="SlmCheckSpec.LatencyBudgetMs"/>. When the budget runs out before the label is decided (a forward pass that
 /// overruns is not waited for), or the model fails (it cannot be loaded, the prompt does not fit the context, ...), the
@@ -236,15 +239,18 @@ public sealed class EngineSlmClassifier : ISlmClassifier, IDisposable
                 Constraint = new GrammarConstraint(prompt.Choices.Grammar, model.TokenVocabulary),
             };
             var text = new StringBuilder();
+            string? determined = null;
             foreach (var token in generator.GenerateTokens(prompt.Encode(model, prompt.LabelPrompt), options, cancellation: run.Token))
             {
                 text.Append(token.Text);
                 run.ThrowIfExpired();
+                // Once one label is left the grammar allows nothing but the rest of it: no need to decode it token by token.
+                if ((determined = prompt.Determined(text.ToString())) != null) break;
             }
 
-            labelOutput = text.ToString();
+            labelOutput = determined ?? text.ToString();
             int index = prompt.Choices.IndexOf(labelOutput);
-            if (index < 0 || generator.Stats.FinishReason == FinishReason.Cancelled)
+            if (index < 0 || (determined == null && generator.Stats.FinishReason == FinishReason.Cancelled))
                 throw new InvalidOperationException($"the constrained output '{labelOutput}' ended ({generator.Stats.FinishReason}) without a whole label");
             run.ThrowIfExpired();
             run.Label.TrySetResult((run.Check.Labels[index], labelOutput));

@@ -40,6 +40,21 @@ internal sealed class SlmPrompt
     /// <summary>The allowed label texts, each with <see cref="Prefix"/>, in the check's label order.</summary>
     public ChoiceSet Choices { get; }
 
+    /// <summary>The one allowed label text that starts with <paramref name="text"/>, or null while several do (or none).
+    /// Once only one is left the grammar forces the rest of it, so decoding can stop there.</summary>
+    public string? Determined(string text)
+    {
+        string? only = null;
+        foreach (var choice in Choices.Choices)
+        {
+            if (!choice.StartsWith(text, StringComparison.Ordinal)) continue;
+            if (only != null) return null;
+            only = choice;
+        }
+
+        return only;
+    }
+
     /// <summary>True when the prompt went through a chat template.</summary>
     public bool Chat => _template != null;
 
