@@ -8,7 +8,7 @@ namespace Hearth.Cli;
 /// latency on a model (a benchmark, not a test: the figures depend on the machine).</summary>
 internal static class MonitorBenchCommand
 {
-    public static Command Create(TextWriter stdout, TextWriter stderr)
+    public static Command Create(TextWriter stdout)
     {
         var policy = new Option<string>("--policy") { Description = "policy YAML file, or 'seed' for the built-in seed policy", Required = true };
         var readings = new Option<long>("--readings") { Description = "simulated readings to run the rules over", DefaultValueFactory = _ => 100_000 };
