@@ -76,6 +76,6 @@ internal static class MonitorCommand
             stdout.Write(asJson ? MonitorFormat.ToJson(stats, clock.Elapsed) + "\n" : MonitorFormat.ToText(stats, clock.Elapsed));
             return Task.FromResult(0);
         });
-        return new Command("monitor", "Watch sensor readings with a rules policy.") { replay };
+        return new Command("monitor", "Watch sensor readings with a rules policy.") { replay, MonitorBenchCommand.Create(stdout) };
     }
 }

@@ -9,7 +9,7 @@ public sealed class MonitorCliTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    private static (int Code, string Out, string Err) Hearth(params string[] args)
+    internal static (int Code, string Out, string Err) Hearth(params string[] args)
     {
         var o = new StringWriter();
         var e = new StringWriter();

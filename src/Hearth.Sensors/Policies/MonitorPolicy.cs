@@ -1,8 +1,8 @@
 namespace Hearth.Sensors;
 
 /// <summary>
-/// A validated monitor policy: the signals a reading may carry, the rules that label readings, the SLM checks (parsed and
-/// validated only), and what to do for each label. Build one with <see cref="PolicyLoader"/>.
+/// A validated monitor policy: the signals a reading may carry, the rules that label readings, the small-language-model
+/// checks that run beside them, and what to do for each label. Build one with <see cref="PolicyLoader"/>.
 /// </summary>
 public sealed record MonitorPolicy
 {
@@ -32,11 +32,32 @@ public sealed record MonitorPolicy
 }
 
 /// <summary>A signal readings carry: its name, unit, and optionally the source it comes from and its JSON field.</summary>
-/// <param name="Name">The signal's name, used by rules.</param>
-/// <param name="Unit">Its unit (free text: <c>C</c>, <c>g</c>, <c>bar</c>).</param>
+/// <param name="Name">The signal's name, used by rules and by SLM check prompts.</param>
+/// <param name="Unit">Its unit (free text: <c>C</c>, <c>g</c>, <c>bar</c>); empty for text signals that give none.</param>
 /// <param name="Source">When set, only readings from this source (an MQTT topic, or a reading's <c>source</c> field) carry it.</param>
 /// <param name="Field">The reading's JSON field holding the value; the name when not given.</param>
-public sealed record SignalSpec(string Name, string Unit, string? Source, string Field);
+public sealed record SignalSpec(string Name, string Unit, string? Source, string Field)
+{
+    /// <summary>What the signal carries (<c>type: number</c>, the default, or <c>type: text</c>).</summary>
+    public SignalKind Kind { get; init; } = SignalKind.Number;
+
+    /// <summary>For text signals: the longest value accepted, in UTF-8 bytes (<c>max_bytes</c>, default
+    /// <see cref="DefaultTextMaxBytes"/>); a reading with a longer value is quarantined as <see cref="QuarantineReason.TooLarge"/>.</summary>
+    public int MaxBytes { get; init; } = DefaultTextMaxBytes;
+
+    /// <summary>The default <see cref="MaxBytes"/> of a text signal: room for an operator note or a log line, small
+    /// enough to fit a small model's context with the rest of a check's prompt.</summary>
+    public const int DefaultTextMaxBytes = 1024;
+}
+
+/// <summary>What a signal carries.</summary>
+public enum SignalKind
+{
+    /// <summary>A number (JSON number); rules can use it.</summary>
+    Number,
+    /// <summary>Free text (a JSON string: an operator note, a log line); only SLM checks read it, rules cannot.</summary>
+    Text,
+}
 
 /// <summary>What a rule computes from its signal before comparing it with a threshold.</summary>
 public enum RuleStatistic
@@ -109,14 +130,42 @@ public sealed record RuleSpec
     public double StaleSeconds { get; init; }
 }
 
-/// <summary>A small-language-model check. Parsed and validated only; the classifier that runs it comes later.</summary>
-/// <param name="Name">The check's name.</param>
-/// <param name="Prompt">The prompt text.</param>
-/// <param name="Labels">The labels the model chooses between.</param>
-/// <param name="Model">The model (store name or file).</param>
-/// <param name="LatencyBudgetMs">How long the check may take.</param>
-/// <param name="OnTimeout">The label used when it takes longer; one of <paramref name="Labels"/>.</param>
-public sealed record SlmCheckSpec(string Name, string Prompt, IReadOnlyList<string> Labels, string Model, int LatencyBudgetMs, string OnTimeout);
+/// <summary>
+/// A small-language-model check: when it runs (<see cref="Text"/>, <see cref="OnLabels"/>), the prompt template it
+/// renders, the labels the model must choose between, and what happens when it is too slow. The deterministic rules
+/// always decide the reading's label; a check only adds its own label (and optionally an explanation) beside it.
+/// </summary>
+/// <param name="Name">The check's name (unique in the policy).</param>
+/// <param name="Prompt">The prompt template: text with placeholders (see <see cref="Slm.SlmTriggers"/>).</param>
+/// <param name="Labels">The labels the model chooses between: at least two, distinct, non-empty, without leading or
+/// trailing white space. The answer is always exactly one of them.</param>
+/// <param name="Model">The model: a GGUF file path, or a store name such as <c>qwen2.5:0.5b</c>.</param>
+/// <param name="LatencyBudgetMs">How long the check may take, in milliseconds (at least 1).</param>
+/// <param name="OnTimeout">The fail-safe label used when the budget runs out or the model fails; one of <paramref name="Labels"/>.</param>
+public sealed record SlmCheckSpec(string Name, string Prompt, IReadOnlyList<string> Labels, string Model, int LatencyBudgetMs, string OnTimeout)
+{
+    /// <summary>The default <see cref="ExplainMaxTokens"/>.</summary>
+    public const int DefaultExplainMaxTokens = 48;
+
+    /// <summary>When set (<c>text: SIGNAL</c>), the check runs only on readings carrying a non-blank value of this text
+    /// signal, and <c>{text}</c> in the prompt is that value.</summary>
+    public string? Text { get; init; }
+
+    /// <summary>When not empty (<c>on_labels: [...]</c>), the check runs only when the rules' decision for the reading has
+    /// one of these labels. When both this and <see cref="Text"/> are given, both must hold; when neither is, the check
+    /// runs on every evaluated reading.</summary>
+    public IReadOnlyList<string> OnLabels { get; init; } = Array.Empty<string>();
+
+    /// <summary>With <see cref="OnLabels"/>: run only when the decision raised an alert to one of those labels
+    /// (<c>alerts_only: true</c>), not on every reading that has the label.</summary>
+    public bool AlertsOnly { get; init; }
+
+    /// <summary>Ask the model for a plain-words explanation after the label (<c>explain: true</c>).</summary>
+    public bool Explain { get; init; }
+
+    /// <summary>The most tokens the explanation may have (<c>explain_max_tokens</c>, 1 to 1024).</summary>
+    public int ExplainMaxTokens { get; init; } = DefaultExplainMaxTokens;
+}
 
 /// <summary>What to do when a label is raised.</summary>
 /// <param name="Sinks">Where alerts go (sink names; the sinks come later).</param>

@@ -12,13 +12,14 @@ public enum QuarantineReason
     MalformedJson,
     /// <summary>The payload is JSON but not an object.</summary>
     NotAnObject,
-    /// <summary>The payload is larger than the policy's <c>max_reading_bytes</c>; it was not parsed.</summary>
+    /// <summary>The payload is larger than the policy's <c>max_reading_bytes</c> (it was not parsed), or a text signal's
+    /// value is longer than its <c>max_bytes</c>.</summary>
     TooLarge,
     /// <summary>Neither <c>ts</c> nor <c>timestamp</c> is present.</summary>
     MissingTimestamp,
     /// <summary>The timestamp is neither ISO-8601 text nor unix seconds/milliseconds.</summary>
     BadTimestamp,
-    /// <summary>A signal's value is not a number.</summary>
+    /// <summary>A signal's value is not of its type: not a number for a number signal, not a string for a text signal.</summary>
     WrongType,
     /// <summary>A field is neither a declared signal nor a known metadata key.</summary>
     UnknownSignal,
@@ -39,7 +40,8 @@ public readonly record struct ParsedReading(Reading? Reading, QuarantinedReading
 /// <summary>
 /// Turns JSON payloads into <see cref="Reading"/>s against a policy. A payload is an object with a timestamp
 /// (<c>ts</c> or <c>timestamp</c>: ISO-8601 text, or unix seconds — or milliseconds when larger than 10^11), numbers
-/// for declared signals (null counts as absent), and optionally <c>source</c>/<c>sensor</c>, <c>id</c>, <c>seq</c>.
+/// for declared number signals and strings of at most their <c>max_bytes</c> UTF-8 bytes for text signals (null counts as
+/// absent), and optionally <c>source</c>/<c>sensor</c>, <c>id</c>, <c>seq</c>.
 /// Anything else is quarantined with its reason; parsing never throws for bad input.
 /// </summary>
 public sealed class ReadingParser
@@ -47,14 +49,16 @@ public sealed class ReadingParser
     private const int ExcerptChars = 200;
     private static readonly string[] s_metadataKeys = ["ts", "timestamp", "source", "sensor", "id", "seq"];
     private readonly MonitorPolicy _policy;
-    private readonly HashSet<string> _fields;
+    private readonly Dictionary<string, SignalSpec> _fields;
     private readonly HashSet<string> _sources;
 
     /// <summary>Creates a parser for a policy's signals and byte limit.</summary>
     public ReadingParser(MonitorPolicy policy)
     {
         _policy = policy;
-        _fields = policy.Signals.Select(s => s.Field).ToHashSet(StringComparer.Ordinal);
+        // The loader makes a field's type the same in every signal that reads it; the smallest text limit applies.
+        _fields = policy.Signals.GroupBy(s => s.Field, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.MinBy(s => s.MaxBytes)!, StringComparer.Ordinal);
         _sources = policy.Signals.Where(s => s.Source != null).Select(s => s.Source!).ToHashSet(StringComparer.Ordinal);
     }
 
@@ -78,9 +82,18 @@ public sealed class ReadingParser
         foreach (var (key, value) in obj)
         {
             if (s_metadataKeys.Contains(key)) continue;
-            if (!_fields.Contains(key)) return Quarantine(position, QuarantineReason.UnknownSignal, $"field '{key}' is not a declared signal", utf8);
-            if (value != null && value.GetValueKind() != JsonValueKind.Number)
+            if (!_fields.TryGetValue(key, out var signal)) return Quarantine(position, QuarantineReason.UnknownSignal, $"field '{key}' is not a declared signal", utf8);
+            if (value == null) continue;
+            if (signal.Kind == SignalKind.Number && value.GetValueKind() != JsonValueKind.Number)
                 return Quarantine(position, QuarantineReason.WrongType, $"signal field '{key}' is {Kind(value)}, not a number", utf8);
+            if (signal.Kind == SignalKind.Text)
+            {
+                if (value.GetValueKind() != JsonValueKind.String)
+                    return Quarantine(position, QuarantineReason.WrongType, $"text signal field '{key}' is {Kind(value)}, not text", utf8);
+                int bytes = Encoding.UTF8.GetByteCount(value.GetValue<string>());
+                if (bytes > signal.MaxBytes)
+                    return Quarantine(position, QuarantineReason.TooLarge, $"text signal field '{key}' is {bytes} bytes, over its limit of {signal.MaxBytes}", utf8);
+            }
         }
 
         if ((obj["source"] ?? obj["sensor"]) is { } named)
