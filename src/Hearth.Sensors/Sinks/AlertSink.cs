@@ -65,7 +65,7 @@ public abstract class AlertSink : IAsyncDisposable
         Delivery = delivery;
         _queue = Channel.CreateBounded<SinkEvent>(new BoundedChannelOptions(delivery.QueueCapacity)
         {
-            FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait, SingleReader = true, // Offer uses TryWrite, which never waits: false when full
         });
     }
 
