@@ -304,7 +304,7 @@ public sealed class MonitorRunner : IAsyncDisposable
         {
             while (await reader.WaitToReadAsync(_abort.Token).ConfigureAwait(false))
             {
-                while (reader.TryRead(out var item))
+                while (!_abort.IsCancellationRequested && reader.TryRead(out var item))
                 {
                     if (item.Payload is { } p) await ProcessAsync(p).ConfigureAwait(false);
                     else Tick(item.Tick);

@@ -49,8 +49,11 @@ public sealed class MqttReadingSource : ReadingSource
             await foreach (var m in _client.ReadMessagesAsync(stop).ConfigureAwait(false))
             {
                 var message = m;
-                await emit(new SourcePayload(message.Topic, message.Payload, ++position,
-                    onDone: async _ => await message.AcknowledgeAsync().ConfigureAwait(false)), stop).ConfigureAwait(false);
+                // Not stored: no PUBACK, so the broker keeps the message and redelivers it to the next session.
+                await emit(new SourcePayload(message.Topic, message.Payload, ++position, onDone: async r =>
+                {
+                    if (r.Outcome != PayloadOutcome.NotStored) await message.AcknowledgeAsync().ConfigureAwait(false);
+                }), stop).ConfigureAwait(false);
             }
         }
         finally

@@ -54,6 +54,10 @@ internal static class MonitorTestKit
         }
     }
 
+    /// <summary>Waits until every source of a running host is connected (for MQTT: subscribed).</summary>
+    public static Task ConnectedAsync(MonitorHost host) =>
+        EventuallyAsync(() => host.Runner.Sources.All(s => s.Status.State == Sources.SourceState.Connected), "the sources to connect");
+
     /// <summary>Runs a host in the background; returns the run.</summary>
     public static Task<MonitorLiveStats> Start(MonitorHost host, CancellationToken stop) => Task.Run(() => host.RunAsync(stop));
 
