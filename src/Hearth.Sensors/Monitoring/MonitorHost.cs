@@ -105,10 +105,12 @@ public sealed class MonitorHost : IAsyncDisposable
     }
 
     /// <summary>Starts the HTTP endpoint (when there is one), runs the monitor until its sources end or
-    /// <paramref name="stop"/> fires, stops gracefully, and returns the final statistics.</summary>
-    public async Task<MonitorLiveStats> RunAsync(CancellationToken stop)
+    /// <paramref name="stop"/> fires, stops gracefully, and returns the final statistics. <paramref name="started"/> is
+    /// called once the endpoint listens, just before the runner starts.</summary>
+    public async Task<MonitorLiveStats> RunAsync(CancellationToken stop, Action? started = null)
     {
         if (Http != null) await Http.StartAsync(stop).ConfigureAwait(false);
+        started?.Invoke();
         try
         {
             return await Runner.RunAsync(stop).ConfigureAwait(false);

@@ -70,11 +70,13 @@ public static class MonitorFormat
         ["signals"] = Texts(e.SignalLabels),
     }.ToJsonString(s_json);
 
-    /// <summary>The live statistics as one JSON line (<c>"type":"stats"</c>); latencies in microseconds (SLM checks in milliseconds).</summary>
-    public static string ToJson(MonitorLiveStats s)
+    /// <summary>The live statistics as one JSON line (<c>"type":"stats"</c>, with <c>"final":true</c> for the last one a
+    /// monitor prints); latencies in microseconds (SLM checks in milliseconds).</summary>
+    public static string ToJson(MonitorLiveStats s, bool final = false)
     {
         var o = JsonNode.Parse(ToJson(s.Rules))!.AsObject();
         o["type"] = "stats";
+        if (final) o["final"] = true;
         o.Remove("rules_readings_per_second");
         o["uptime_s"] = Math.Round(s.Uptime.TotalSeconds, 3);
         o["readings_per_second"] = Math.Round(s.ReadingsPerSecond, 1);
