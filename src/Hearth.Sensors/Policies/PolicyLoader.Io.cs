@@ -25,60 +25,56 @@ public static partial class PolicyLoader
 
     private static List<SourceSpec> ParseSources(Context ctx, YamlNode node, string? baseDirectory)
     {
-        var sources = new List<SourceSpec>();
-        foreach (var (key, value) in ctx.Mapping(node, "'sources' (name → { kind: mqtt|file|stdin|http, ... })").Children)
+        var sources = Entries<SourceSpec>(ctx, node, "source", s_sourceKeys, e => e.Kind switch
         {
-            var name = ctx.Text(key, "a source name");
-            var where = $"source '{name}'";
-            var (m, kind) = Kind(ctx, value, where, s_sourceKeys);
-            sources.Add(kind switch
-            {
-                "mqtt" => new MqttSourceSpec(name, ParseBroker(ctx, m, where, baseDirectory), ParseTopics(ctx, m, where), ParseQos(ctx, m),
-                    ctx.Optional(m, "client_id") is { } id ? ctx.Text(id, "client_id") : $"hearth-monitor-{name}",
-                    ctx.Optional(m, "persistent") is not { } p || ctx.Bool(p, "persistent")),
-                "file" => new FileSourceSpec(name, PathIn(ctx.Text(ctx.Required(m, "path", where), "path"), baseDirectory),
-                    ctx.Optional(m, "from") is { } from && ctx.Text(from, "from") switch
-                    {
-                        "start" => false,
-                        "end" => true,
-                        var other => throw ctx.Error(from, $"{where}: from must be start or end, not '{other}'"),
-                    },
-                    ctx.Optional(m, "poll_ms") is { } poll ? ctx.Int(poll, "poll_ms", 10, 60_000) : 250),
-                "stdin" => new StdinSourceSpec(name),
-                _ => new HttpSourceSpec(name, ctx.Optional(m, "api_key_env") is { } env ? ctx.Text(env, "api_key_env") : null,
-                    ctx.Optional(m, "max_body_bytes") is { } max ? ctx.Int(max, "max_body_bytes", 1024, 256 << 20) : 1 << 20),
-            });
-        }
-
+            "mqtt" => new MqttSourceSpec(e.Name, ParseBroker(ctx, e.M, e.Where, baseDirectory), ParseTopics(ctx, e.M, e.Where), ParseQos(ctx, e.M),
+                ctx.Optional(e.M, "client_id") is { } id ? ctx.Text(id, "client_id") : $"hearth-monitor-{e.Name}",
+                ctx.Optional(e.M, "persistent") is not { } p || ctx.Bool(p, "persistent")),
+            "file" => new FileSourceSpec(e.Name, PathIn(ctx.Text(ctx.Required(e.M, "path", e.Where), "path"), baseDirectory),
+                Choice(ctx, e, "from", "start", "end"), ctx.Optional(e.M, "poll_ms") is { } poll ? ctx.Int(poll, "poll_ms", 10, 60_000) : 250),
+            "stdin" => new StdinSourceSpec(e.Name),
+            _ => new HttpSourceSpec(e.Name, ctx.Optional(e.M, "api_key_env") is { } env ? ctx.Text(env, "api_key_env") : null,
+                ctx.Optional(e.M, "max_body_bytes") is { } max ? ctx.Int(max, "max_body_bytes", 1024, 256 << 20) : 1 << 20),
+        });
         foreach (var stdin in sources.OfType<StdinSourceSpec>().Skip(1))
             throw ctx.Error(node, $"source '{stdin.Name}': there is one standard input; declare one stdin source");
         return sources;
     }
 
-    private static List<SinkSpec> ParseSinks(Context ctx, YamlNode node, string? baseDirectory)
-    {
-        var sinks = new List<SinkSpec>();
-        foreach (var (key, value) in ctx.Mapping(node, "'sinks' (name → { kind: mqtt|webhook|stdout|store, ... })").Children)
+    private static List<SinkSpec> ParseSinks(Context ctx, YamlNode node, string? baseDirectory) =>
+        Entries<SinkSpec>(ctx, node, "sink", s_sinkKeys, e => e.Kind switch
         {
-            var name = ctx.Text(key, "a sink name");
-            var where = $"sink '{name}'";
-            var (m, kind) = Kind(ctx, value, where, s_sinkKeys);
-            sinks.Add(kind switch
-            {
-                "mqtt" => new MqttSinkSpec(name, ParseBroker(ctx, m, where, baseDirectory), TopicName(ctx, ctx.Required(m, "alerts_topic", where), where),
-                    ctx.Optional(m, "state_topic") is { } state ? TopicName(ctx, state, where) : null, ParseQos(ctx, m), ParseDelivery(ctx, m, SinkDelivery.Default)),
-                "webhook" => new WebhookSinkSpec(name, ParseUrl(ctx, ctx.Required(m, "url", where), where), ParseDelivery(ctx, m, SinkDelivery.Default)),
-                "stdout" => new StdoutSinkSpec(name, ctx.Optional(m, "format") is { } f && ctx.Text(f, "format") switch
-                {
-                    "text" => false,
-                    "json" => true,
-                    var other => throw ctx.Error(f, $"{where}: format must be text or json, not '{other}'"),
-                }),
-                _ => new StoreSinkSpec(name),
-            });
+            "mqtt" => new MqttSinkSpec(e.Name, ParseBroker(ctx, e.M, e.Where, baseDirectory), TopicName(ctx, ctx.Required(e.M, "alerts_topic", e.Where), e.Where),
+                ctx.Optional(e.M, "state_topic") is { } state ? TopicName(ctx, state, e.Where) : null, ParseQos(ctx, e.M), ParseDelivery(ctx, e.M, SinkDelivery.Default)),
+            "webhook" => new WebhookSinkSpec(e.Name, ParseUrl(ctx, ctx.Required(e.M, "url", e.Where), e.Where), ParseDelivery(ctx, e.M, SinkDelivery.Default)),
+            "stdout" => new StdoutSinkSpec(e.Name, Choice(ctx, e, "format", "text", "json")),
+            _ => new StoreSinkSpec(e.Name),
+        });
+
+    /// <summary>One entry of a sources or sinks section: its name, how errors name it, its mapping and its kind.</summary>
+    private readonly record struct Entry(string Name, string Where, YamlMappingNode M, string Kind);
+
+    /// <summary>A section's entries (name → mapping with a kind), each made by <paramref name="make"/>, in file order.</summary>
+    private static List<T> Entries<T>(Context ctx, YamlNode node, string what, Dictionary<string, string[]> kinds, Func<Entry, T> make)
+    {
+        var list = new List<T>();
+        foreach (var (key, value) in ctx.Mapping(node, $"'{what}s' (name → {{ kind: {string.Join("|", kinds.Keys)}, ... }})").Children)
+        {
+            var name = ctx.Text(key, $"a {what} name");
+            var where = $"{what} '{name}'";
+            var (m, kind) = Kind(ctx, value, where, kinds);
+            list.Add(make(new Entry(name, where, m, kind)));
         }
 
-        return sinks;
+        return list;
+    }
+
+    /// <summary>An optional key with two allowed words: false for <paramref name="no"/> (the default), true for <paramref name="yes"/>.</summary>
+    private static bool Choice(Context ctx, Entry e, string key, string no, string yes)
+    {
+        if (ctx.Optional(e.M, key) is not { } node) return false;
+        var text = ctx.Text(node, key);
+        return text == yes || (text == no ? false : throw ctx.Error(node, $"{e.Where}: {key} must be {no} or {yes}, not '{text}'"));
     }
 
     /// <summary>The entry's mapping and its kind, with its keys checked against the kind's.</summary>
