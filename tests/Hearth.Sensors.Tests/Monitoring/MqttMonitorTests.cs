@@ -203,6 +203,60 @@ public sealed class MqttMonitorTests
     }
 
     [Fact]
+    public async Task TlsAndAPasswordFromTheEnvironmentAsThePolicySays()
+    {
+        System.Security.Cryptography.X509Certificates.X509Certificate2? ca = null;
+        using var broker = await MosquittoBroker.StartAsync(dir =>
+        {
+            ca = MqttTlsTests.MakeCertificates(dir);
+            string passwords = Path.Combine(dir, "passwords");
+            using (var p = System.Diagnostics.Process.Start("mosquitto_passwd", ["-b", "-c", passwords, "sensor", "s3cret"])) p.WaitForExit();
+            return $"cafile {dir}/ca.crt\ncertfile {dir}/server.crt\nkeyfile {dir}/server.key\npassword_file {passwords}\n";
+        }, anonymous: false);
+        using var _ca = ca;
+        var policy = PolicyLoader.SeedText + $$"""
+
+            sources:
+              plant: { kind: mqtt, broker: "mqtts://127.0.0.1:{{broker.Port}}", ca_file: ca.crt, username: sensor, password_env: TEST_MQTT_PASSWORD, topics: plant/# }
+            """;
+        MonitorHost Secured(string password) => MonitorHost.Create(PolicyLoader.Parse(policy, "tls.yaml", broker.Directory), new InMemoryMonitorStoreDouble(),
+            new MonitorHostOptions
+            {
+                Environment = v => v == "TEST_MQTT_PASSWORD" ? password : null, Runner = new MonitorRunnerOptions { SourceDownGrace = TimeSpan.Zero },
+            });
+
+        await using (var host = Secured("s3cret"))
+        {
+            using var stop = new CancellationTokenSource();
+            var run = Start(host, stop.Token);
+            await ConnectedAsync(host);
+            await using (var publisher = new MqttClient(new MqttClientOptions
+            {
+                Host = "127.0.0.1", Port = broker.Port, UseTls = true, TrustedCaCertificate = ca, Username = "sensor", Password = "s3cret",
+            }))
+            {
+                await publisher.ConnectAsync();
+                await PublishAsync(publisher, SimulatedLines(20));
+            }
+
+            await EventuallyAsync(() => host.Runner.Stats().Rules.Readings == 20, "the readings over TLS");
+            await stop.CancelAsync();
+            await run;
+        }
+
+        await using (var wrong = Secured("guess"))
+        {
+            using var stop = new CancellationTokenSource();
+            var run = Start(wrong, stop.Token);
+            await EventuallyAsync(() => wrong.Runner.Sources[0].Status.LastError != null, "the refusal");
+            Assert.Contains("not authorized", wrong.Runner.Sources[0].Status.LastError, StringComparison.OrdinalIgnoreCase);
+            Assert.False(wrong.Runner.Health().Healthy);
+            await stop.CancelAsync();
+            await run;
+        }
+    }
+
+    [Fact]
     public async Task BadPayloadsOverMqttAreQuarantinedAndTheStreamContinues()
     {
         using var broker = await MosquittoBroker.StartAsync();
