@@ -22,6 +22,9 @@ namespace Hearth.Sensors.Monitoring;
 /// <param name="StoreFailures">Store calls that threw (each was retried).</param>
 /// <param name="StoreError">The last store error, or null.</param>
 /// <param name="StoreBacklog">Records waiting to be synchronised elsewhere, when the store reports it.</param>
+/// <param name="Errors">Payloads whose handling failed unexpectedly (a check hook or a sink threw); each was left
+/// unacknowledged unless it had been stored.</param>
+/// <param name="LastError">The last such failure, or null.</param>
 /// <param name="Sinks">Each sink's counters.</param>
 /// <param name="Sources">Each source's state.</param>
 public sealed record MonitorLiveStats(
@@ -41,6 +44,8 @@ public sealed record MonitorLiveStats(
     long StoreFailures,
     string? StoreError,
     long? StoreBacklog,
+    long Errors,
+    string? LastError,
     IReadOnlyList<SinkStats> Sinks,
     IReadOnlyList<SourceStatus> Sources);
 

@@ -89,7 +89,8 @@ public sealed class MonitorRunner : IAsyncDisposable
     private readonly RateMeter _rate = new();
     private readonly Dictionary<string, long> _modelLabels = new(StringComparer.Ordinal);
     private readonly bool _ticks;
-    private long _duplicates, _notStored, _tickCount, _modelChecks, _storeFailures;
+    private long _duplicates, _notStored, _tickCount, _modelChecks, _storeFailures, _errors;
+    private string? _lastError;
     private DateTimeOffset? _storeFailingSince, _lastReadingAt, _startedAt;
     private string? _storeError;
     private int _state; // 0 new, 1 running, 2 stopping, 3 stopped
@@ -237,6 +238,8 @@ public sealed class MonitorRunner : IAsyncDisposable
                 _storeFailures,
                 _storeError,
                 backlog,
+                _errors,
+                _lastError,
                 sinks,
                 sources);
         }
@@ -306,8 +309,18 @@ public sealed class MonitorRunner : IAsyncDisposable
             {
                 while (!_abort.IsCancellationRequested && reader.TryRead(out var item))
                 {
-                    if (item.Payload is { } p) await ProcessAsync(p).ConfigureAwait(false);
-                    else Tick(item.Tick);
+                    try
+                    {
+                        if (item.Payload is { } p) await ProcessAsync(p).ConfigureAwait(false);
+                        else Tick(item.Tick);
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        // A fault in one payload's handling (a sink, a check hook) must not stop the monitor; the payload
+                        // is acknowledged only if it was stored, so nothing is lost.
+                        lock (_gate) (_errors, _lastError) = (_errors + 1, e.Message);
+                        await Complete(item.Payload, new PayloadResult(PayloadOutcome.NotStored)).ConfigureAwait(false);
+                    }
                 }
             }
         }

@@ -92,6 +92,8 @@ public static class MonitorFormat
         };
         o["queue_depth"] = s.QueueDepth;
         o["store"] = new JsonObject { ["failures"] = s.StoreFailures, ["last_error"] = s.StoreError, ["backlog"] = s.StoreBacklog };
+        o["errors"] = s.Errors;
+        o["last_error"] = s.LastError;
         var sinks = new JsonObject();
         foreach (var k in s.Sinks)
         {
@@ -124,6 +126,7 @@ public static class MonitorFormat
             lines.Add(string.Create(s_inv, $"slm checks: {s.ModelChecks}, p50 {s.SlmLatencyP50.TotalMilliseconds:F1} ms, p99 {s.SlmLatencyP99.TotalMilliseconds:F1} ms"));
         if (s.StoreFailures > 0 || s.NotStored > 0 || s.StoreBacklog != null)
             lines.Add($"store: {s.StoreFailures} failed writes (retried), {s.NotStored} not stored{(s.StoreBacklog is { } b ? $", {b} waiting to sync" : "")}");
+        if (s.Errors > 0) lines.Add($"errors: {s.Errors} payloads failed to be handled; last: {s.LastError}");
         foreach (var k in s.Sinks)
             lines.Add($"sink {k.Name} ({k.Kind}): {k.Delivered} delivered, {k.Failed} failed, {k.Dropped} dropped, {k.Queued} queued");
         return text + string.Join("\n", lines) + "\n";

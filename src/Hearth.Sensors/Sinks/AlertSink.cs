@@ -31,7 +31,7 @@ public sealed record SinkFailure(DateTimeOffset At, string Alert, int Attempts, 
 /// <param name="Failed">Events given up after their retries (or left undelivered at shutdown).</param>
 /// <param name="Dropped">Events refused because the queue was full.</param>
 /// <param name="Queued">Events waiting now.</param>
-/// <param name="LatencyP50">Median time from the reading's arrival to delivery.</param>
+/// <param name="LatencyP50">Median time from an alert's reading's arrival to the alert's delivery.</param>
 /// <param name="LatencyP99">99th percentile of the same.</param>
 /// <param name="RecentFailures">The most recent failures (at most 20), oldest first.</param>
 public sealed record SinkStats(string Name, string Kind, long Delivered, long Retried, long Failed, long Dropped, int Queued, TimeSpan LatencyP50,
@@ -167,7 +167,7 @@ public abstract class AlertSink : IAsyncDisposable
             {
                 await DeliverAsync(e, attempt, timeout.Token).ConfigureAwait(false);
                 Interlocked.Increment(ref _delivered);
-                lock (_gate) _latency.Add(Stopwatch.GetTimestamp() - e.ReceivedTimestamp);
+                if (e.Alert != null) lock (_gate) _latency.Add(Stopwatch.GetTimestamp() - e.ReceivedTimestamp); // state at start-up has no reading
                 return;
             }
             catch (SinkRejectedException x)

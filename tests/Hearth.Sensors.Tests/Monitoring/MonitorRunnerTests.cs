@@ -211,7 +211,32 @@ public sealed class MonitorRunnerTests
     }
 
     [Fact]
-    public async Task APolicyWhoseActionsNameUndeclaredSinksIsRefused()
+    public async Task AFaultInACheckHookIsCountedAndTheStreamGoesOn()
+    {
+        var lines = SimulatedLines(50);
+        var store = new InMemoryMonitorStoreDouble();
+        await using var host = Host(PolicyLoader.Seed, store, lines, checks: new ThrowingHookDouble());
+        var stats = await host.RunAsync(CancellationToken.None);
+        Assert.Equal(50, store.Count); // the reading whose hook threw was stored before the hook ran
+        Assert.Equal(1, stats.Errors);
+        Assert.Contains("third", stats.LastError);
+    }
+
+    /// <summary>A test double of a check hook that fails on the third decision.</summary>
+    private sealed class ThrowingHookDouble : IMonitorCheckHook
+    {
+        private int _calls;
+
+        public void OnDecision(CheckContext context)
+        {
+            if (++_calls == 3) throw new InvalidOperationException("the third decision breaks this hook");
+        }
+
+        public Task DrainAsync(CancellationToken deadline) => Task.CompletedTask;
+    }
+
+    [Fact]
+    public void APolicyWhoseActionsNameUndeclaredSinksIsRefused()
     {
         var policy = PolicyLoader.Parse(PolicyLoader.SeedText + "actions:\n  ANOMALY DETECTED: { sinks: [pager] }\n");
         var e = Assert.Throws<MonitorConfigurationException>(() => Host(policy, null, []));
@@ -219,7 +244,6 @@ public sealed class MonitorRunnerTests
         Assert.Contains("no 'sinks:' section", e.Message);
         var none = Assert.Throws<MonitorConfigurationException>(() => MonitorHost.Create(PolicyLoader.Seed, null, new MonitorHostOptions()));
         Assert.Contains("nothing to watch", none.Message);
-        await Task.CompletedTask;
     }
 
     /// <summary>A test double of an SLM check hook: reports one check per decision, as if a model took 7 ms.</summary>
