@@ -70,7 +70,9 @@ public interface IMonitorCheckHook
 /// </summary>
 /// <remarks>
 /// On start the alerted label is restored from the store, so a restart neither repeats nor misses an alert. A policy
-/// with stale-sensor rules gets clock ticks, stored with <see cref="IMonitorStore.RecordTick"/>. Without a store
+/// with stale-sensor rules gets clock ticks, stored with <see cref="IMonitorStore.RecordTick"/> under the key
+/// <c>tick/TIME</c> (ISO-8601, UTC). A payload a source cut short (<see cref="SourcePayload.Truncated"/>) is keyed by its
+/// source, full length and first bytes, since the rest was never read. Without a store
 /// (<c>null</c>) nothing is kept and redeliveries are not recognised. The runner owns its sources and sinks (it disposes
 /// them); the store stays the caller's.
 /// </remarks>

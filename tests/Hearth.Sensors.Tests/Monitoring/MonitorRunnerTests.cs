@@ -211,6 +211,23 @@ public sealed class MonitorRunnerTests
     }
 
     [Fact]
+    public async Task TheSimulatedSourceAsFastAsPossibleFeedsTheSimulatorsReadings()
+    {
+        var options = new SimulationOptions { Seed = 9, AnomalyRate = 0.02 };
+        var lines = SimulatedSensorFeed.GenerateJsonLines(2000, options).ToArray();
+        var store = new InMemoryMonitorStoreDouble();
+        await using var host = MonitorHost.Create(PolicyLoader.Seed, store, new MonitorHostOptions
+        {
+            Simulate = true, SimulateCount = 2000, SimulateRealTime = false, Simulation = options,
+        });
+        var stats = await host.RunAsync(CancellationToken.None);
+        Assert.Equal(lines, store.Readings.Select(r => r.Payload));
+        Assert.Equal(lines.Select(SeedLabel), store.Readings.Select(r => r.Decision!.Label));
+        Assert.All(store.Readings, r => Assert.Equal(options.Source, r.Source));
+        Assert.Equal(Sources.SourceState.Finished, stats.Sources.Single().State);
+    }
+
+    [Fact]
     public async Task AFaultInACheckHookIsCountedAndTheStreamGoesOn()
     {
         var lines = SimulatedLines(50);
