@@ -40,7 +40,9 @@ public static class HearthCommand
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
         {
-            return root.Parse(args).Invoke(config);
+            var parsed = root.Parse(args);
+            if (MonitorCommand.HandlesTermination(parsed)) config.ProcessTerminationTimeout = null;
+            return parsed.Invoke(config);
         }
         catch (Exception e) when (e is HearthException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
         {

@@ -295,9 +295,11 @@ public sealed class MqttClient : IAsyncDisposable
                 {
                     case MqttPacketType.Publish:
                         var message = ReadPublish(p, out ushort publishId);
+                        bool manual = message.Qos == MqttQos.AtLeastOnce && _options.ManualAcknowledgement;
+                        if (manual) message = message with { Acknowledgement = new MqttAcknowledgement(conn, publishId) };
                         await _messages.Writer.WriteAsync(message, conn.Token).ConfigureAwait(false);
-                        if (message.Qos == MqttQos.AtLeastOnce)
-                            await conn.WriteAsync([0x40, 0x02, (byte)(publishId >> 8), (byte)publishId], conn.Token).ConfigureAwait(false);
+                        if (message.Qos == MqttQos.AtLeastOnce && !manual)
+                            await conn.WriteAsync(PubAck(publishId), conn.Token).ConfigureAwait(false);
                         break;
                     case MqttPacketType.PubAck or MqttPacketType.SubAck:
                         if (p.Body.Length < 2) throw new MqttProtocolException($"Malformed MQTT packet: {p.Type} without a packet identifier.");
@@ -331,7 +333,30 @@ public sealed class MqttClient : IAsyncDisposable
         packetId = qos > 0 ? r.UInt16() : (ushort)0;
         if (_options.ProtocolVersion == MqttProtocolVersion.V500) r.Properties(); // no Topic Alias Maximum sent, so no aliases
         if (topic.Length == 0) throw new MqttProtocolException("Malformed MQTT PUBLISH: empty topic name.");
-        return new MqttMessage(topic, p.Body.AsMemory(r.Position), (MqttQos)qos, (p.Flags & 1) != 0);
+        return new MqttMessage(topic, p.Body.AsMemory(r.Position), (MqttQos)qos, (p.Flags & 1) != 0) { Duplicate = (p.Flags & 0x08) != 0 };
+    }
+
+    private static byte[] PubAck(ushort packetId) => [0x40, 0x02, (byte)(packetId >> 8), (byte)packetId];
+
+    /// <summary>The PUBACK an application owes for a message received with manual acknowledgement: sent at most once,
+    /// and only on the connection the message arrived on (after a reconnect the broker redelivers it instead).</summary>
+    internal sealed class MqttAcknowledgement(Connection conn, ushort packetId)
+    {
+        private int _sent;
+
+        public async Task<bool> SendAsync(CancellationToken cancellationToken)
+        {
+            if (conn.IsClosed || Interlocked.Exchange(ref _sent, 1) == 1) return false;
+            try
+            {
+                await conn.WriteAsync(PubAck(packetId), cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (MqttConnectionException)
+            {
+                return false; // the connection closed under us: the broker keeps the message and redelivers it
+            }
+        }
     }
 
     private async Task PingLoopAsync(Connection conn)
@@ -406,7 +431,7 @@ public sealed class MqttClient : IAsyncDisposable
     }
 
     /// <summary>One TCP (or TLS) session: its stream, write lock, pending acknowledgements and background loops.</summary>
-    private sealed class Connection(TcpClient tcp, Stream stream, TimeSpan keepAlive)
+    internal sealed class Connection(TcpClient tcp, Stream stream, TimeSpan keepAlive)
     {
         private readonly SemaphoreSlim _writeLock = new(1, 1);
         private readonly ConcurrentDictionary<ushort, TaskCompletionSource<MqttRawPacket>> _pending = new();

@@ -59,6 +59,13 @@ public sealed class MqttClientOptions
     /// <summary>Upper bound of the reconnect delay.</summary>
     public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>When true, the client does not acknowledge received QoS 1 messages itself: the PUBACK is sent only when
+    /// the application calls <see cref="MqttMessage.AcknowledgeAsync"/> (so a message is acknowledged only once it is
+    /// safely stored). Messages left unacknowledged when the connection drops stay with the broker and, in a persistent
+    /// session (<see cref="CleanSession"/> false with a fixed <see cref="ClientId"/>), are redelivered after reconnecting.
+    /// MQTT requires PUBACKs in the order the messages arrived; acknowledge in that order. Default false.</summary>
+    public bool ManualAcknowledgement { get; init; }
+
     /// <summary>Received messages buffered before the reader applies back-pressure to the socket.</summary>
     public int MessageBufferCapacity { get; init; } = 1024;
 }

@@ -29,6 +29,23 @@ public sealed record MqttMessage(string Topic, ReadOnlyMemory<byte> Payload, Mqt
 {
     /// <summary>The payload decoded as UTF-8.</summary>
     public string PayloadText => System.Text.Encoding.UTF8.GetString(Payload.Span);
+
+    /// <summary>True when the broker flagged this delivery as a possible duplicate (DUP): it may have been delivered
+    /// before, for instance before a reconnect.</summary>
+    public bool Duplicate { get; init; }
+
+    /// <summary>True when the application must call <see cref="AcknowledgeAsync"/> for the broker to consider the
+    /// message delivered (QoS 1 with <see cref="MqttClientOptions.ManualAcknowledgement"/>).</summary>
+    public bool NeedsAcknowledgement => Acknowledgement != null;
+
+    internal MqttClient.MqttAcknowledgement? Acknowledgement { get; init; }
+
+    /// <summary>Sends this message's PUBACK (see <see cref="MqttClientOptions.ManualAcknowledgement"/>). Returns true
+    /// when it was sent now; false, doing nothing, for a message that needs no acknowledgement, one already
+    /// acknowledged, and one whose connection has closed (the broker redelivers that one on the next connection of a
+    /// persistent session). Never throws for a lost connection; throws only when <paramref name="cancellationToken"/> fires.</summary>
+    public Task<bool> AcknowledgeAsync(CancellationToken cancellationToken = default) =>
+        Acknowledgement?.SendAsync(cancellationToken) ?? Task.FromResult(false);
 }
 
 /// <summary>Base type of every error the MQTT client throws.</summary>

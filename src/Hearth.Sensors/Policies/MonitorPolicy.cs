@@ -24,6 +24,13 @@ public sealed record MonitorPolicy
     /// <summary>What happens when a label is raised, by label (<c>actions</c>).</summary>
     public IReadOnlyDictionary<string, ActionSpec> Actions { get; init; } = new Dictionary<string, ActionSpec>();
 
+    /// <summary>Where the live monitor reads payloads (<c>sources</c>), in file order; empty when the policy declares none.</summary>
+    public IReadOnlyList<SourceSpec> Sources { get; init; } = [];
+
+    /// <summary>Where alerts can go (<c>sinks</c>), in file order; null when the policy has no <c>sinks</c> section (the
+    /// live monitor then prints every alert to standard output).</summary>
+    public IReadOnlyList<SinkSpec>? Sinks { get; init; }
+
     /// <summary>The signal with this name, or null.</summary>
     public SignalSpec? FindSignal(string name) => Signals.FirstOrDefault(s => s.Name == name);
 
@@ -168,7 +175,7 @@ public sealed record SlmCheckSpec(string Name, string Prompt, IReadOnlyList<stri
 }
 
 /// <summary>What to do when a label is raised.</summary>
-/// <param name="Sinks">Where alerts go (sink names; the sinks come later).</param>
+/// <param name="Sinks">Where alerts go: names of the policy's sinks (checked against its <c>sinks</c> section when it has one).</param>
 /// <param name="Severity">How serious the label is.</param>
 /// <param name="DebounceSeconds">How long a new label must persist (by reading timestamps) before an alert is raised.</param>
 public sealed record ActionSpec(IReadOnlyList<string> Sinks, AlertSeverity Severity, double DebounceSeconds)

@@ -9,12 +9,12 @@ namespace Hearth.Sensors;
 /// Reads and validates monitor policy files (YAML). Every error is a <see cref="PolicyException"/> naming the line and
 /// column; unknown keys are errors, so a typo never silently disables a rule.
 /// </summary>
-public static class PolicyLoader
+public static partial class PolicyLoader
 {
     /// <summary>The name that selects the built-in seed policy (<see cref="Seed"/>).</summary>
     public const string SeedName = "seed";
 
-    private static readonly string[] s_topKeys = ["signals", "rules", "slm_checks", "actions", "default_label", "max_reading_bytes"];
+    private static readonly string[] s_topKeys = ["signals", "rules", "slm_checks", "actions", "default_label", "max_reading_bytes", "sources", "sinks"];
     private static readonly string[] s_signalKeys = ["unit", "source", "field", "type", "max_bytes"];
     private static readonly string[] s_ruleKeys =
         ["name", "signal", "label", "above", "below", "clear", "clear_after", "stat", "window_seconds", "window_readings", "missing", "stale_seconds"];
@@ -44,12 +44,14 @@ public static class PolicyLoader
     {
         if (path == SeedName && !File.Exists(path)) return Seed;
         if (!File.Exists(path)) throw new FileNotFoundException($"policy file '{path}' does not exist (give a YAML policy file, or 'seed' for the built-in one)", path);
-        return Parse(File.ReadAllText(path), Path.GetFileName(path));
+        return Parse(File.ReadAllText(path), Path.GetFileName(path), Path.GetDirectoryName(Path.GetFullPath(path)));
     }
 
-    /// <summary>Parses policy text; <paramref name="fileName"/> is used in error messages.</summary>
+    /// <summary>Parses policy text; <paramref name="fileName"/> is used in error messages. Relative file paths in
+    /// <c>sources</c> and <c>sinks</c> are made absolute against <paramref name="baseDirectory"/> when it is given (and
+    /// left as written, relative to the working directory, when not).</summary>
     /// <exception cref="PolicyException">The text is not a valid policy.</exception>
-    public static MonitorPolicy Parse(string yaml, string fileName = "policy.yaml")
+    public static MonitorPolicy Parse(string yaml, string fileName = "policy.yaml", string? baseDirectory = null)
     {
         var stream = new YamlStream();
         try
@@ -99,6 +101,8 @@ public static class PolicyLoader
                 throw ctx.Error(node, $"slm check name '{check.Name}' is used twice");
         }
 
+        var sources = ctx.Optional(root, "sources") is { } sourcesNode ? ParseSources(ctx, sourcesNode, baseDirectory) : [];
+        var sinks = ctx.Optional(root, "sinks") is { } sinksNode ? ParseSinks(ctx, sinksNode, baseDirectory) : null;
         var known = new HashSet<string>(rules.Select(r => r.Label).Concat(slmChecks.SelectMany(c => c.Labels))) { defaultLabel };
         var actions = new Dictionary<string, ActionSpec>();
         if (ctx.Optional(root, "actions") is { } actionsNode)
@@ -108,13 +112,14 @@ public static class PolicyLoader
                 var label = ctx.Text(key, "a label");
                 if (!known.Contains(label))
                     throw ctx.Error(key, $"action for label '{label}', which no rule, slm check or default_label produces (labels: {string.Join(", ", known.Order(StringComparer.Ordinal))})");
-                actions[label] = ParseAction(ctx, value, label);
+                actions[label] = ParseAction(ctx, value, label, sinks);
             }
         }
 
         return new MonitorPolicy
         {
             Signals = signals, Rules = rules, DefaultLabel = defaultLabel, MaxReadingBytes = maxBytes, SlmChecks = slmChecks, Actions = actions,
+            Sources = sources, Sinks = sinks,
         };
     }
 
@@ -333,12 +338,21 @@ public static class PolicyLoader
         return new PolicyException(fileName, line, index - lineStart + 1, problem);
     }
 
-    private static ActionSpec ParseAction(Context ctx, YamlNode node, string label)
+    private static ActionSpec ParseAction(Context ctx, YamlNode node, string label, IReadOnlyList<SinkSpec>? declared)
     {
         var where = $"action for '{label}'";
         var m = ctx.Mapping(node, where);
         ctx.CheckKeys(m, s_actionKeys, where);
-        var sinks = ctx.Optional(m, "sinks") is { } s ? ctx.Sequence(s, "'sinks'").Children.Select(x => ctx.Text(x, "a sink")).ToList() : [];
+        var sinks = new List<string>();
+        foreach (var x in ctx.Optional(m, "sinks") is { } s ? ctx.Sequence(s, "'sinks'").Children : [])
+        {
+            var name = ctx.Text(x, "a sink");
+            // Without a 'sinks' section the names are only labels (replay prints them); with one, each must be declared.
+            if (declared != null && !declared.Any(d => d.Name == name))
+                throw ctx.Error(x, $"{where}: unknown sink '{name}' (declared sinks: {(declared.Count > 0 ? string.Join(", ", declared.Select(d => d.Name)) : "none")})");
+            sinks.Add(name);
+        }
+
         var severity = AlertSeverity.Info;
         if (ctx.Optional(m, "severity") is { } sev)
         {

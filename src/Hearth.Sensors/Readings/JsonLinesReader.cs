@@ -16,44 +16,84 @@ public static class JsonLinesReader
     /// <summary>Reads the lines of <paramref name="stream"/>, keeping at most <paramref name="limit"/> bytes of each.</summary>
     public static IEnumerable<JsonLine> Read(Stream stream, int limit)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        var lines = new JsonLineAssembler(limit);
         var chunk = new byte[64 * 1024];
-        var line = new MemoryStream();
-        long number = 1, length = 0;
+        var done = new List<JsonLine>();
         int read;
         while ((read = stream.Read(chunk, 0, chunk.Length)) > 0)
         {
-            int start = 0;
-            while (start < read)
-            {
-                int nl = Array.IndexOf(chunk, (byte)'\n', start, read - start);
-                int end = nl < 0 ? read : nl;
-                int take = (int)Math.Min(end - start, Math.Max(0, limit + 1 - line.Length));
-                line.Write(chunk, start, take);
-                length += end - start;
-                if (nl < 0) break;
-                if (Finish(line, number, length, limit) is { } done) yield return done;
-                number++;
-                length = 0;
-                line.SetLength(0);
-                start = nl + 1;
-            }
+            lines.Append(chunk.AsSpan(0, read), done);
+            foreach (var line in done) yield return line;
+            done.Clear();
         }
 
-        if (Finish(line, number, length, limit) is { } last) yield return last;
+        if (lines.Finish() is { } last) yield return last;
+    }
+}
+
+/// <summary>
+/// Assembles lines from bytes that arrive in pieces (a file being appended to, a pipe), with the rules of
+/// <see cref="JsonLinesReader"/>: at most <c>limit</c> bytes kept per line, blank lines skipped but counted, a trailing
+/// <c>\r</c> removed. A line is complete only at its newline; <see cref="Finish"/> takes an unterminated last line.
+/// </summary>
+public sealed class JsonLineAssembler
+{
+    private readonly int _limit;
+    private readonly MemoryStream _line = new();
+    private long _number = 1, _length;
+
+    /// <summary>Creates an assembler keeping at most <paramref name="limit"/> bytes of each line.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is less than 1.</exception>
+    public JsonLineAssembler(int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        _limit = limit;
     }
 
-    private static JsonLine? Finish(MemoryStream line, long number, long length, int limit)
+    /// <summary>True while an unterminated line has bytes waiting for its newline.</summary>
+    public bool HasPartialLine => _length > 0;
+
+    /// <summary>Adds bytes; appends every line they complete to <paramref name="completed"/>.</summary>
+    public void Append(ReadOnlySpan<byte> chunk, List<JsonLine> completed)
     {
-        var bytes = line.ToArray().AsMemory();
-        if (bytes.Length > 0 && bytes.Span[^1] == (byte)'\r' && length <= limit + 1)
+        while (!chunk.IsEmpty)
+        {
+            int nl = chunk.IndexOf((byte)'\n');
+            var part = nl < 0 ? chunk : chunk[..nl];
+            int take = (int)Math.Min(part.Length, Math.Max(0, _limit + 1 - _line.Length));
+            _line.Write(part[..take]);
+            _length += part.Length;
+            if (nl < 0) return;
+            if (Take() is { } line) completed.Add(line);
+            chunk = chunk[(nl + 1)..];
+        }
+    }
+
+    /// <summary>The unterminated last line, when the input has ended (null when there is none, or it is blank).</summary>
+    public JsonLine? Finish() => Take();
+
+    /// <summary>Forgets the partial line and numbers lines from 1 again (the input was truncated or replaced).</summary>
+    public void Reset()
+    {
+        _line.SetLength(0);
+        _length = 0;
+        _number = 1;
+    }
+
+    private JsonLine? Take()
+    {
+        var bytes = _line.ToArray().AsMemory();
+        long length = _length, number = _number++;
+        _line.SetLength(0);
+        _length = 0;
+        if (bytes.Length > 0 && bytes.Span[^1] == (byte)'\r' && length <= _limit + 1)
         {
             bytes = bytes[..^1];
             length--;
         }
 
-        if (length == 0 || bytes.Span.Trim((byte)' ').IsEmpty && length <= limit) return null;
-        bool oversized = length > limit;
-        return new JsonLine(number, oversized ? bytes[..Math.Min(bytes.Length, limit)] : bytes, length, oversized);
+        if (length == 0 || bytes.Span.Trim((byte)' ').IsEmpty && length <= _limit) return null;
+        bool oversized = length > _limit;
+        return new JsonLine(number, oversized ? bytes[..Math.Min(bytes.Length, _limit)] : bytes, length, oversized);
     }
 }

@@ -2,6 +2,9 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Hearth.Sensors.Monitoring;
+using Hearth.Sensors.Sinks;
+using Hearth.Sensors.Sources;
 
 namespace Hearth.Sensors;
 
@@ -28,8 +31,7 @@ public static class MonitorFormat
     /// <summary>One JSON line for a decision (<c>"type":"decision"</c>).</summary>
     public static string ToJson(Decision d)
     {
-        var inputs = new JsonObject();
-        foreach (var (k, v) in d.Inputs) inputs[k] = v;
+        var inputs = Numbers(d.Inputs);
         return new JsonObject
         {
             ["type"] = "decision", ["ts"] = Time(d.Timestamp), ["label"] = d.Label, ["rule"] = d.Rule,
@@ -38,11 +40,142 @@ public static class MonitorFormat
     }
 
     /// <summary>One JSON line for an alert (<c>"type":"alert"</c>).</summary>
-    public static string ToJson(Alert a) => new JsonObject
+    public static string ToJson(Alert a) => AlertObject(a).ToJsonString(s_json);
+
+    private static JsonObject AlertObject(Alert a) => new()
     {
         ["type"] = "alert", ["ts"] = Time(a.Timestamp), ["from"] = a.From, ["to"] = a.To, ["rule"] = a.Rule, ["since"] = Time(a.Since),
         ["severity"] = Severity(a.Severity), ["sinks"] = new JsonArray(a.Sinks.Select(s => (JsonNode?)s).ToArray()),
+    };
+
+    /// <summary>What sinks send for an alert: <see cref="ToJson(Alert)"/>'s fields plus <c>source</c>, <c>key</c> (the
+    /// reading's store key; null for clock ticks), <c>inputs</c> (the reading's signal values) and <c>signals</c> (each
+    /// signal's label). A state-only event gives <see cref="StateJson"/>.</summary>
+    public static string ToJson(SinkEvent e)
+    {
+        if (e.Alert == null) return StateJson(e);
+        var o = AlertObject(e.Alert);
+        o["source"] = e.Source;
+        o["key"] = e.ReadingKey;
+        o["inputs"] = Numbers(e.Decision?.Inputs ?? new Dictionary<string, double>());
+        o["signals"] = Texts(e.SignalLabels);
+        return o.ToJsonString(s_json);
+    }
+
+    /// <summary>The retained state message: <c>{"type":"state","label":...,"since":...,"rule":...,"signals":{...}}</c>;
+    /// <c>since</c> and <c>rule</c> come from the alert that set the label (null at start-up).</summary>
+    public static string StateJson(SinkEvent e) => new JsonObject
+    {
+        ["type"] = "state", ["label"] = e.Label, ["since"] = e.Alert is { } a ? Time(a.Timestamp) : null, ["rule"] = e.Alert?.Rule,
+        ["signals"] = Texts(e.SignalLabels),
     }.ToJsonString(s_json);
+
+    /// <summary>The live statistics as one JSON line (<c>"type":"stats"</c>, with <c>"final":true</c> for the last one a
+    /// monitor prints); latencies in microseconds (SLM checks in milliseconds).</summary>
+    public static string ToJson(MonitorLiveStats s, bool final = false)
+    {
+        var o = JsonNode.Parse(ToJson(s.Rules))!.AsObject();
+        o["type"] = "stats";
+        if (final) o["final"] = true;
+        o.Remove("rules_readings_per_second");
+        o["uptime_s"] = Math.Round(s.Uptime.TotalSeconds, 3);
+        o["readings_per_second"] = Math.Round(s.ReadingsPerSecond, 1);
+        o["duplicates"] = s.Duplicates;
+        o["not_stored"] = s.NotStored;
+        o["ticks"] = s.Ticks;
+        o["pipeline_latency_p50_us"] = Math.Round(s.PipelineLatencyP50.TotalMicroseconds, 1);
+        o["pipeline_latency_p99_us"] = Math.Round(s.PipelineLatencyP99.TotalMicroseconds, 1);
+        o["slm"] = new JsonObject
+        {
+            ["checks"] = s.ModelChecks, ["decisions"] = Numbers(s.ModelDecisions),
+            ["latency_p50_ms"] = Math.Round(s.SlmLatencyP50.TotalMilliseconds, 3), ["latency_p99_ms"] = Math.Round(s.SlmLatencyP99.TotalMilliseconds, 3),
+        };
+        o["queue_depth"] = s.QueueDepth;
+        o["store"] = new JsonObject { ["failures"] = s.StoreFailures, ["last_error"] = s.StoreError, ["backlog"] = s.StoreBacklog };
+        o["errors"] = s.Errors;
+        o["last_error"] = s.LastError;
+        var sinks = new JsonObject();
+        foreach (var k in s.Sinks)
+        {
+            sinks[k.Name] = new JsonObject
+            {
+                ["kind"] = k.Kind, ["delivered"] = k.Delivered, ["retried"] = k.Retried, ["failed"] = k.Failed, ["dropped"] = k.Dropped, ["queued"] = k.Queued,
+                ["latency_p50_us"] = Math.Round(k.LatencyP50.TotalMicroseconds, 1), ["latency_p99_us"] = Math.Round(k.LatencyP99.TotalMicroseconds, 1),
+                ["recent_failures"] = new JsonArray(k.RecentFailures.Select(f => (JsonNode?)new JsonObject
+                {
+                    ["at"] = Time(f.At), ["alert"] = f.Alert, ["attempts"] = f.Attempts, ["error"] = f.Error,
+                }).ToArray()),
+            };
+        }
+
+        o["sinks"] = sinks;
+        o["sources"] = Sources(s.Sources);
+        return o.ToJsonString(s_json);
+    }
+
+    /// <summary>The live statistics as a few text lines.</summary>
+    public static string ToText(MonitorLiveStats s)
+    {
+        var text = ToText(s.Rules, null);
+        var lines = new List<string>
+        {
+            string.Create(s_inv, $"uptime: {s.Uptime.TotalSeconds:F0} s; {s.ReadingsPerSecond:F1} readings/s recently; {s.Duplicates} duplicates skipped; queue {s.QueueDepth}"),
+            string.Create(s_inv, $"pipeline latency: p50 {s.PipelineLatencyP50.TotalMicroseconds:F0} us, p99 {s.PipelineLatencyP99.TotalMicroseconds:F0} us"),
+        };
+        if (s.ModelChecks > 0)
+            lines.Add(string.Create(s_inv, $"slm checks: {s.ModelChecks}, p50 {s.SlmLatencyP50.TotalMilliseconds:F1} ms, p99 {s.SlmLatencyP99.TotalMilliseconds:F1} ms"));
+        if (s.StoreFailures > 0 || s.NotStored > 0 || s.StoreBacklog != null)
+            lines.Add($"store: {s.StoreFailures} failed writes (retried), {s.NotStored} not stored{(s.StoreBacklog is { } b ? $", {b} waiting to sync" : "")}");
+        if (s.Errors > 0) lines.Add($"errors: {s.Errors} payloads failed to be handled; last: {s.LastError}");
+        foreach (var k in s.Sinks)
+            lines.Add($"sink {k.Name} ({k.Kind}): {k.Delivered} delivered, {k.Failed} failed, {k.Dropped} dropped, {k.Queued} queued");
+        return text + string.Join("\n", lines) + "\n";
+    }
+
+    /// <summary>The health report as JSON: <c>status</c> (<c>ok</c> or <c>unhealthy</c>), uptime, sources, last reading age,
+    /// queue depth, store state and problems.</summary>
+    public static string ToJson(MonitorHealth h) => new JsonObject
+    {
+        ["status"] = h.Healthy ? "ok" : "unhealthy", ["uptime_s"] = Math.Round(h.Uptime.TotalSeconds, 3), ["sources"] = Sources(h.Sources),
+        ["last_reading_age_s"] = h.LastReadingAge is { } age ? Math.Round(age.TotalSeconds, 3) : null, ["queue_depth"] = h.QueueDepth, ["store"] = h.Store,
+        ["problems"] = new JsonArray(h.Problems.Select(p => (JsonNode?)p).ToArray()),
+    }.ToJsonString(s_json);
+
+    /// <summary>An ingest request's answer as JSON: accepted, quarantined, duplicates, not_stored and reasons.</summary>
+    public static string ToJson(IngestResult r) => new JsonObject
+    {
+        ["accepted"] = r.Accepted, ["quarantined"] = r.Quarantined, ["duplicates"] = r.Duplicates, ["not_stored"] = r.NotStored,
+        ["reasons"] = Numbers(r.Reasons.ToDictionary(p => p.Key, p => (long)p.Value)),
+    }.ToJsonString(s_json);
+
+    private static JsonObject Sources(IReadOnlyList<SourceStatus> sources)
+    {
+        var o = new JsonObject();
+        foreach (var s in sources)
+        {
+            o[s.Name] = new JsonObject
+            {
+                ["kind"] = s.Kind, ["state"] = s.State.ToString().ToLowerInvariant(), ["connected"] = s.State == SourceState.Connected,
+                ["since"] = Time(s.Since), ["payloads"] = s.Payloads, ["last_error"] = s.LastError,
+            };
+        }
+
+        return o;
+    }
+
+    private static JsonObject Numbers<T>(IEnumerable<KeyValuePair<string, T>> values)
+    {
+        var o = new JsonObject();
+        foreach (var (k, v) in values) o[k] = JsonValue.Create(v);
+        return o;
+    }
+
+    private static JsonObject Texts(IReadOnlyDictionary<string, string> values)
+    {
+        var o = new JsonObject();
+        foreach (var (k, v) in values) o[k] = v;
+        return o;
+    }
 
     /// <summary>One JSON line for a quarantined reading (<c>"type":"quarantine"</c>).</summary>
     public static string ToJson(QuarantinedReading q) => new JsonObject
@@ -69,10 +202,8 @@ public static class MonitorFormat
     /// <summary>The summary as one JSON line (<c>"type":"summary"</c>).</summary>
     public static string ToJson(MonitorStats s, TimeSpan? elapsed = null)
     {
-        var quarantined = new JsonObject();
-        foreach (var (k, v) in s.Quarantined) quarantined[Reason(k)] = v;
-        var decisions = new JsonObject();
-        foreach (var (k, v) in s.Decisions) decisions[k] = v;
+        var quarantined = Numbers(s.Quarantined.Select(p => KeyValuePair.Create(Reason(p.Key), p.Value)));
+        var decisions = Numbers(s.Decisions);
         var o = new JsonObject
         {
             ["type"] = "summary", ["readings"] = s.Readings, ["quarantined"] = quarantined, ["decisions"] = decisions, ["alerts"] = s.Alerts,

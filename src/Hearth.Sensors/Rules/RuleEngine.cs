@@ -42,6 +42,18 @@ public sealed class RuleEngine
     /// <summary>The label alerts were last raised for (the default label at the start).</summary>
     public string AlertedLabel => _alerted;
 
+    /// <summary>Sets <see cref="AlertedLabel"/> as a restarted monitor found it in its store (the newest stored alert's
+    /// label), so a label that was already alerted is not alerted again and a change from it is. Any text is accepted,
+    /// even a label the policy no longer produces (the next decision then alerts the change away from it). Only the
+    /// alerted label is restored: rule activity, hysteresis runs and windows start afresh.</summary>
+    /// <exception cref="InvalidOperationException">The engine has already evaluated a reading or tick.</exception>
+    public void RestoreAlertedLabel(string label)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(label);
+        if (_start != null) throw new InvalidOperationException("The alerted label can only be restored before the first reading or tick.");
+        _alerted = label;
+    }
+
     /// <summary>Evaluates every rule for one reading.</summary>
     public Decision Evaluate(Reading reading)
     {

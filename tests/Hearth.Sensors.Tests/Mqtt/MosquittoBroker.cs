@@ -36,18 +36,24 @@ internal sealed class MosquittoBroker : IDisposable
         }
     }
 
-    /// <summary>Starts a broker. <paramref name="extraConfig"/> gets the temp directory and returns more config lines.</summary>
-    public static async Task<MosquittoBroker> StartAsync(Func<string, string>? extraConfig = null, bool anonymous = true)
+    /// <summary>Starts a broker. <paramref name="extraConfig"/> gets the temp directory and returns more config lines.
+    /// With <paramref name="persistent"/>, retained messages, persistent sessions and their queued QoS 1 messages are
+    /// saved in the temp directory when the broker stops gracefully (<see cref="StopGracefully"/>) and loaded at its restart.</summary>
+    public static async Task<MosquittoBroker> StartAsync(Func<string, string>? extraConfig = null, bool anonymous = true, int? port = null,
+        bool persistent = false)
     {
         _ = Executable; // fails with the install hint before anything is created
         var dir = System.IO.Directory.CreateTempSubdirectory("hearth-mosquitto-");
-        int port = FreePort();
+        int listen = port ?? FreePort();
         string config = Path.Combine(dir.FullName, "mosquitto.conf");
         string extra = extraConfig?.Invoke(dir.FullName) ?? "";
         // Running as root, mosquitto would switch to the 'mosquitto' user, which cannot read the temp directory.
         string user = Environment.UserName == "root" ? "user root\n" : "";
-        File.WriteAllText(config, $"{user}persistence false\nlog_dest none\nlistener {port} 127.0.0.1\nallow_anonymous {(anonymous ? "true" : "false")}\n{extra}");
-        var broker = new MosquittoBroker(dir, config, port);
+        string persistence = persistent
+            ? $"persistence true\npersistence_location {dir.FullName}/\nautosave_interval 3600\nmax_queued_messages 100000\n"
+            : "persistence false\n";
+        File.WriteAllText(config, $"{user}{persistence}log_dest none\nlistener {listen} 127.0.0.1\nallow_anonymous {(anonymous ? "true" : "false")}\n{extra}");
+        var broker = new MosquittoBroker(dir, config, listen);
         await broker.RestartAsync();
         return broker;
     }
@@ -83,6 +89,17 @@ internal sealed class MosquittoBroker : IDisposable
             }
         }
         throw new InvalidOperationException($"mosquitto did not listen on port {Port}.");
+    }
+
+    /// <summary>Stops the broker with SIGTERM, so it saves its persistence file, and waits for it to exit.</summary>
+    public void StopGracefully()
+    {
+        if (_process is null) return;
+        if (!_process.HasExited) Signals.Send(_process.Id, Signals.SigTerm);
+        if (!_process.WaitForExit(TimeSpan.FromSeconds(20))) _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+        _process.Dispose();
+        _process = null;
     }
 
     public void Kill()

@@ -9,7 +9,7 @@ namespace Hearth.Sensors.Tests.Mqtt;
 public sealed class MqttTlsTests
 {
     /// <summary>Writes ca.crt, server.crt, server.key into <paramref name="dir"/>; returns the CA certificate (public part).</summary>
-    private static X509Certificate2 MakeCertificates(string dir)
+    internal static X509Certificate2 MakeCertificates(string dir)
     {
         using var caKey = RSA.Create(2048);
         var caRequest = new CertificateRequest("CN=Hearth Test CA", caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
