@@ -30,6 +30,18 @@ public interface IAgentWorkspace
     /// inside a root, with a timeout; never through a shell.</summary>
     Task<CommandResult> RunCommandAsync(string program, IReadOnlyList<string> arguments, string workingDirectory, TimeSpan timeout,
         CancellationToken cancel = default);
+
+    /// <summary>
+    /// Records a tool call that never reached the workspace because it was malformed (an unknown tool, arguments that
+    /// do not match the tool's schema), so the audit log holds every call a model made. The policy-backed workspace
+    /// writes a denied audit row; the default does nothing.
+    /// </summary>
+    /// <param name="tool">The tool name the model used.</param>
+    /// <param name="argumentsJson">Its arguments as JSON (as far as they could be read).</param>
+    /// <param name="reason">Why it was rejected.</param>
+    void RecordRejectedCall(string tool, string argumentsJson, string reason)
+    {
+    }
 }
 
 /// <summary>What a command printed and how it ended.</summary>
@@ -40,4 +52,4 @@ public interface IAgentWorkspace
 public sealed record CommandResult(int ExitCode, string StandardOutput, string StandardError, bool TimedOut);
 
 /// <summary>The permission policy refused an operation; the message names the operation, the path and the reason.</summary>
-public sealed class PermissionDeniedException(string message) : Exception(message);
+public sealed class PermissionDeniedException(string message) : HearthException(message);
