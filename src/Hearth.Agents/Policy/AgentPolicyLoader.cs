@@ -34,6 +34,30 @@ public static class AgentPolicyLoader
         ["max_steps", "max_run_seconds", "max_file_bytes", "max_listed_files", "max_command_seconds", "max_command_output_bytes"];
     private static readonly string[] s_mcpKeys = ["ask"];
 
+    /// <summary>A commented example policy (its root is the folder the file is in).</summary>
+    public const string ExampleText = """
+        # Hearth agent policy: what an agent may touch and do. Every action is checked, audited and undoable.
+        roots:                        # the only places an agent may work (relative paths: from this file's folder)
+          - path: .
+            access: read-write        # or read-only
+        operations:                   # ask (approve at the prompt), auto, or deny
+          read: auto
+          create: ask
+          move: ask
+          overwrite: ask
+          delete: deny                # off unless you turn it on
+          run: deny                   # programs below run only when this is ask or auto
+        commands:                     # exact programs (a name on PATH or an absolute path), never a shell
+          - program: wc
+            args: ["-l {path}"]       # one pattern per allowed argument list; {path} must be inside a root
+        limits:
+          max_steps: 16
+          max_run_seconds: 300
+          max_file_bytes: 16777216
+        # state: ~/.local/state/hearth/agent   # audit log, journal and trash
+        # mcp: { ask: refuse }                  # 'hearth mcp' refuses "ask" operations unless this says approve
+        """;
+
     /// <summary>
     /// The state directory used when a policy names none: <c>$HEARTH_AGENT_STATE</c>, else
     /// <c>$XDG_STATE_HOME/hearth/agent</c>, else <c>~/.local/state/hearth/agent</c>.

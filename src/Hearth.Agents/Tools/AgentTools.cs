@@ -74,17 +74,8 @@ public static class AgentTools
     /// <summary>File content as the model sees it: UTF-8 text (cut at <see cref="MaxReadChars"/>), or a note for binary content.</summary>
     public static string Describe(byte[] content)
     {
-        string text;
-        try
-        {
-            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(content);
-        }
-        catch (DecoderFallbackException)
-        {
-            return $"[binary content, {content.Length} bytes]";
-        }
-
-        if (text.Contains('\0')) return $"[binary content, {content.Length} bytes]";
+        var text = Organizer.FileTypes.DecodeText(content);
+        if (text == null) return $"[binary content, {content.Length} bytes]";
         return text.Length > MaxReadChars ? text[..MaxReadChars] + $"\n[cut at {MaxReadChars} of {text.Length} characters]" : text;
     }
 
