@@ -173,9 +173,10 @@ public sealed class PolicyWorkspace : IAgentWorkspace, IDisposable
         {
             var r = call.Resolve(path, PathAccess.Write, "resolved");
             if (content.Length > Policy.Limits.MaxFileBytes) throw new PermissionDeniedException($"writing {content.Length} bytes to '{r.DisplayPath}' is over the policy's max_file_bytes ({Policy.Limits.MaxFileBytes})");
-            if (r.Kind == FileKind.Directory) throw new IOException($"'{r.DisplayPath}' is a directory");
             var op = r.Kind == FileKind.File ? AgentOperation.Overwrite : AgentOperation.Create;
             var action = new PlannedAction(op, r.DisplayPath, null, $"{content.Length} bytes");
+            RefuseIfDenied(call, action);
+            if (r.Kind == FileKind.Directory) throw new IOException($"'{r.DisplayPath}' is a directory");
             await AuthorizeAsync(call, action, Key(op, r.FullPath, null), cancel).ConfigureAwait(false);
             call.HashAfter = ContentHash.Of(content.Span);
             if (r.Kind == FileKind.File) call.HashBefore = ContentHash.OfFile(r.FullPath);
@@ -190,10 +191,12 @@ public sealed class PolicyWorkspace : IAgentWorkspace, IDisposable
         {
             var f = call.Resolve(from, PathAccess.Write, "resolved_from");
             var t = call.Resolve(to, PathAccess.Write, "resolved_to");
+            var action = new PlannedAction(AgentOperation.Move, f.DisplayPath, t.DisplayPath);
+            RefuseIfDenied(call, action);
             if (f.Kind == FileKind.Missing) throw new FileNotFoundException($"'{f.DisplayPath}' does not exist", f.DisplayPath);
             if (f.Kind != FileKind.File) throw new IOException($"'{f.DisplayPath}' is not a file (only files can be moved)");
             if (t.Kind != FileKind.Missing) throw new IOException($"'{t.DisplayPath}' already exists; a move never replaces a file");
-            await AuthorizeAsync(call, new PlannedAction(AgentOperation.Move, f.DisplayPath, t.DisplayPath), Key(AgentOperation.Move, f.FullPath, t.FullPath), cancel).ConfigureAwait(false);
+            await AuthorizeAsync(call, action, Key(AgentOperation.Move, f.FullPath, t.FullPath), cancel).ConfigureAwait(false);
             call.HashBefore = call.HashAfter = ContentHash.OfFile(f.FullPath);
             if (!DryRun) _state.Journal.MoveFile(RunId, f.FullPath, t.FullPath);
             return 0;
@@ -203,9 +206,11 @@ public sealed class PolicyWorkspace : IAgentWorkspace, IDisposable
         GuardedAsync("delete_file", new JsonObject { ["path"] = path }, cancel, async call =>
         {
             var r = call.Resolve(path, PathAccess.Write, "resolved");
+            var action = new PlannedAction(AgentOperation.Delete, r.DisplayPath);
+            RefuseIfDenied(call, action);
             if (r.Kind == FileKind.Missing) throw new FileNotFoundException($"'{r.DisplayPath}' does not exist", r.DisplayPath);
             if (r.Kind != FileKind.File) throw new IOException($"'{r.DisplayPath}' is not a file (directories are never deleted)");
-            await AuthorizeAsync(call, new PlannedAction(AgentOperation.Delete, r.DisplayPath), Key(AgentOperation.Delete, r.FullPath, null), cancel).ConfigureAwait(false);
+            await AuthorizeAsync(call, action, Key(AgentOperation.Delete, r.FullPath, null), cancel).ConfigureAwait(false);
             call.HashBefore = ContentHash.OfFile(r.FullPath);
             if (!DryRun) _state.Journal.DeleteFile(RunId, r.FullPath);
             return 0;
@@ -341,13 +346,20 @@ public sealed class PolicyWorkspace : IAgentWorkspace, IDisposable
         }
     }
 
+    /// <summary>Refuses an action whose operation the policy denies, before anything else is looked at.</summary>
+    private void RefuseIfDenied(Call call, PlannedAction action)
+    {
+        call.Action = action;
+        var op = action.Operation.ToString().ToLowerInvariant();
+        if (Policy.ModeOf(action.Operation) == ApprovalMode.Deny) throw new PermissionDeniedException($"{op} '{action.Path}' is refused: the policy denies '{op}'");
+    }
+
     /// <summary>Applies the operation's mode: deny throws, auto passes, ask consults "always", the approved plan, then the provider.</summary>
     private async Task AuthorizeAsync(Call call, PlannedAction action, string? key, CancellationToken cancel)
     {
-        call.Action = action;
+        RefuseIfDenied(call, action);
         var mode = Policy.ModeOf(action.Operation);
         var op = action.Operation.ToString().ToLowerInvariant();
-        if (mode == ApprovalMode.Deny) throw new PermissionDeniedException($"{op} '{action.Path}' is refused: the policy denies '{op}'");
         call.Decided = true;
         bool changes = action.Operation != AgentOperation.Read;
         if (DryRun && changes)
