@@ -22,7 +22,8 @@ internal sealed class AgentCliSupport
     /// </summary>
     public const string FaultVariable = "HEARTH_AGENT_FAULT";
 
-    /// <summary>Milliseconds to wait after each plan step (crash drills that kill from outside need a slow batch).</summary>
+    /// <summary>Milliseconds to wait at each phase of each change, while its journal entry is pending (crash drills that
+    /// kill from outside need a slow batch).</summary>
     public const string StepDelayVariable = "HEARTH_AGENT_STEP_DELAY_MS";
 
     public Option<string?> Policy { get; } = new("--policy") { Description = "permission policy file (YAML); 'hearth agent policy' prints an example" };
@@ -77,12 +78,10 @@ internal sealed class AgentCliSupport
     public static async Task<int> ApplyAndReportAsync(PolicyWorkspace ws, AgentPlan plan, Func<PolicyWorkspace, AgentPlan, IProgress<PlanStepResult>, CancellationToken, Task<IReadOnlyList<PlanStepResult>?>> apply,
         TextWriter stdout, CancellationToken cancel)
     {
-        int delay = int.TryParse(Environment.GetEnvironmentVariable(StepDelayVariable), NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms) ? ms : 0;
         var progress = new SyncProgress(result =>
         {
             stdout.WriteLine($"{(result.Ok ? ws.DryRun ? "plan" : "done" : "FAIL")} {result.Index}/{plan.Steps.Count} {result.Step}{(result.Ok ? "" : ": " + result.Message)}");
             stdout.Flush();
-            if (delay > 0) Thread.Sleep(delay);
         });
         var results = await apply(ws, plan, progress, cancel);
         if (results == null)
@@ -109,14 +108,22 @@ internal sealed class AgentCliSupport
 
     private static void InstallFaultInjection(PolicyWorkspace ws)
     {
-        if (Environment.GetEnvironmentVariable(FaultVariable) is not { Length: > 0 } spec) return;
-        var parts = spec.Split(':');
-        if (parts.Length != 3 || parts[0] != "kill" || !int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int index)
-            || !Enum.TryParse<JournalPhase>(parts[2] == "temp" ? "TempWritten" : parts[2], ignoreCase: true, out var phase))
-            throw new ArgumentException($"{FaultVariable}='{spec}': expected kill:K:journalled|temp|acted");
+        int delay = int.TryParse(Environment.GetEnvironmentVariable(StepDelayVariable), NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms) ? ms : 0;
+        int index = -1;
+        var phase = JournalPhase.Journalled;
+        if (Environment.GetEnvironmentVariable(FaultVariable) is { Length: > 0 } spec)
+        {
+            var parts = spec.Split(':');
+            if (parts.Length != 3 || parts[0] != "kill" || !int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out index)
+                || !Enum.TryParse(parts[2] == "temp" ? "TempWritten" : parts[2], ignoreCase: true, out phase))
+                throw new ArgumentException($"{FaultVariable}='{spec}': expected kill:K:journalled|temp|acted");
+        }
+
+        if (index < 0 && delay <= 0) return;
         ws.State.Journal.FaultInjection = step =>
         {
             if (step.Index == index && step.Phase == phase) Process.GetCurrentProcess().Kill(); // SIGKILL: no cleanup runs
+            if (delay > 0) Thread.Sleep(delay);
         };
     }
 
