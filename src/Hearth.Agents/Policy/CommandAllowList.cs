@@ -53,7 +53,8 @@ public static class CommandAllowList
         }
 
         var patterns = string.Join(" | ", listed.SelectMany(r => r.Arguments).Select(p => p.Tokens.Count == 0 ? "(no arguments)" : p.ToString()));
-        throw new PermissionDeniedException($"running '{shown} {string.Join(' ', arguments.Select(a => Quote(PathGuard.Printable(a))))}' is refused: the arguments match none of the allowed patterns ({patterns})"
+        var commandLine = string.Join(' ', arguments.Select(a => Quote(PathGuard.Printable(a))).Prepend(shown));
+        throw new PermissionDeniedException($"running '{commandLine}' is refused: the arguments match none of the allowed patterns ({patterns})"
             + (pathProblem != null ? $"; {pathProblem}" : ""));
     }
 
