@@ -181,8 +181,8 @@ public sealed class PolicyWorkspace : IAgentWorkspace, IDisposable
             call.HashAfter = ContentHash.Of(content.Span);
             if (r.Kind == FileKind.File) call.HashBefore = ContentHash.OfFile(r.FullPath);
             if (DryRun) return 0;
-            if (op == AgentOperation.Create) _state.Journal.CreateFile(RunId, r.FullPath, content.Span);
-            else call.HashBefore = _state.Journal.OverwriteFile(RunId, r.FullPath, content.Span).Before;
+            if (op == AgentOperation.Create) _state.Journal.CreateFile(RunId, r.FullPath, content);
+            else call.HashBefore = _state.Journal.OverwriteFile(RunId, r.FullPath, content).Before;
             return 0;
         });
 

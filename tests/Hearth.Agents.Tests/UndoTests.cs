@@ -98,6 +98,25 @@ public sealed class UndoTests : IDisposable
         Assert.Contains("precious", trash); // the deleted file's content
     }
 
+    [Theory]
+    [InlineData(JournalPhase.Journalled)]
+    [InlineData(JournalPhase.TempWritten)]
+    public async Task AChangeThatFailsHalfwayIsSettledAtOnce(JournalPhase phase)
+    {
+        Seed();
+        var before = Sandbox.Tree(_box.Root);
+        using var ws = _box.Open(AllAuto());
+        ws.State.Journal.FaultInjection = step =>
+        {
+            if (step.Phase == phase) throw new IOException("disk full");
+        };
+        var e = await Assert.ThrowsAsync<IOException>(() => ws.WriteFileAsync("report.txt", "version 2"u8.ToArray()));
+        Assert.Equal("disk full", e.Message);
+        Assert.Equal(before, Sandbox.Tree(_box.Root)); // the old content, and no temporary file
+        Assert.Equal(JournalState.RolledBack, ws.State.Journal.Entries().Single().State);
+        Assert.Equal("error: disk full", ws.State.Audit.Read(ws.RunId).Single().Result);
+    }
+
     [Fact]
     public async Task UndoingTwiceChangesNothingMore()
     {

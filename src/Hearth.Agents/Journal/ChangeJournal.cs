@@ -106,7 +106,8 @@ public sealed class ChangeJournal
 
     /// <summary>
     /// Called at each <see cref="JournalPhase"/> of each change, for crash drills: a handler that kills the process
-    /// (the CLI's <c>HEARTH_AGENT_FAULT</c>) shows what a crash at that instant leaves. Null in normal use.
+    /// (the CLI's <c>HEARTH_AGENT_FAULT</c>) shows what a crash at that instant leaves; one that throws shows what a
+    /// failing change leaves. Null in normal use.
     /// </summary>
     public Action<JournalStep>? FaultInjection { get; set; }
 
@@ -119,40 +120,36 @@ public sealed class ChangeJournal
         """);
 
     /// <summary>Creates a file that does not exist (and its missing parent directories, each journalled). Returns the content's hash.</summary>
-    /// <exception cref="IOException">The file exists, or the file system fails.</exception>
-    public string CreateFile(string runId, string path, ReadOnlySpan<byte> content)
+    /// <exception cref="IOException">The file exists, or the file system fails (the entry is then settled at once).</exception>
+    public string CreateFile(string runId, string path, ReadOnlyMemory<byte> content)
     {
         if (File.Exists(path) || Directory.Exists(path)) throw new IOException($"'{path}' already exists");
         EnsureDirectory(runId, Path.GetDirectoryName(path)!);
-        int index = ++_changes;
-        var hash = ContentHash.Of(content);
+        var hash = ContentHash.Of(content.Span);
         var temp = TempPathFor(path);
-        long seq = Insert(runId, JournalOperation.Create, path, null, null, hash, null, temp);
-        Fault(index, JournalPhase.Journalled, JournalOperation.Create, path);
-        WriteDurably(temp, content);
-        Fault(index, JournalPhase.TempWritten, JournalOperation.Create, path);
-        File.Move(temp, path, overwrite: false);
-        NativeFiles.SyncDirectory(Path.GetDirectoryName(path)!);
-        Fault(index, JournalPhase.Acted, JournalOperation.Create, path);
-        SetState(seq, JournalState.Done);
+        Journalled(runId, JournalOperation.Create, path, null, null, hash, null, temp, fault =>
+        {
+            WriteDurably(temp, content.Span);
+            fault(JournalPhase.TempWritten);
+            File.Move(temp, path, overwrite: false);
+            NativeFiles.SyncDirectory(Path.GetDirectoryName(path)!);
+        });
         return hash;
     }
 
     /// <summary>Replaces an existing file's content, keeping the old content in the trash. Returns the hashes before and after.</summary>
-    public (string Before, string After) OverwriteFile(string runId, string path, ReadOnlySpan<byte> content)
+    public (string Before, string After) OverwriteFile(string runId, string path, ReadOnlyMemory<byte> content)
     {
-        int index = ++_changes;
         var (trash, before) = CopyToTrash(runId, path);
-        var after = ContentHash.Of(content);
+        var after = ContentHash.Of(content.Span);
         var temp = TempPathFor(path);
-        long seq = Insert(runId, JournalOperation.Overwrite, path, null, before, after, trash, temp);
-        Fault(index, JournalPhase.Journalled, JournalOperation.Overwrite, path);
-        WriteDurably(temp, content);
-        Fault(index, JournalPhase.TempWritten, JournalOperation.Overwrite, path);
-        File.Move(temp, path, overwrite: true);
-        NativeFiles.SyncDirectory(Path.GetDirectoryName(path)!);
-        Fault(index, JournalPhase.Acted, JournalOperation.Overwrite, path);
-        SetState(seq, JournalState.Done);
+        Journalled(runId, JournalOperation.Overwrite, path, null, before, after, trash, temp, fault =>
+        {
+            WriteDurably(temp, content.Span);
+            fault(JournalPhase.TempWritten);
+            File.Move(temp, path, overwrite: true);
+            NativeFiles.SyncDirectory(Path.GetDirectoryName(path)!);
+        });
         return (before, after);
     }
 
@@ -163,30 +160,60 @@ public sealed class ChangeJournal
         if (File.Exists(to) || Directory.Exists(to)) throw new IOException($"'{to}' already exists");
         if (!File.Exists(from)) throw new FileNotFoundException($"'{from}' does not exist", from);
         EnsureDirectory(runId, Path.GetDirectoryName(to)!);
-        int index = ++_changes;
         var hash = ContentHash.OfFile(from) ?? throw new FileNotFoundException($"'{from}' does not exist", from);
-        long seq = Insert(runId, JournalOperation.Move, from, to, hash, hash, null, null);
-        Fault(index, JournalPhase.Journalled, JournalOperation.Move, from);
-        File.Move(from, to, overwrite: false);
-        NativeFiles.SyncDirectory(Path.GetDirectoryName(to)!);
-        NativeFiles.SyncDirectory(Path.GetDirectoryName(from)!);
-        Fault(index, JournalPhase.Acted, JournalOperation.Move, from);
-        SetState(seq, JournalState.Done);
+        Journalled(runId, JournalOperation.Move, from, to, hash, hash, null, null, _ =>
+        {
+            File.Move(from, to, overwrite: false);
+            NativeFiles.SyncDirectory(Path.GetDirectoryName(to)!);
+            NativeFiles.SyncDirectory(Path.GetDirectoryName(from)!);
+        });
         return hash;
     }
 
     /// <summary>Deletes a file, keeping its content in the trash. Returns the content's hash.</summary>
     public string DeleteFile(string runId, string path)
     {
-        int index = ++_changes;
         var (trash, before) = CopyToTrash(runId, path);
-        long seq = Insert(runId, JournalOperation.Delete, path, null, before, null, trash, null);
-        Fault(index, JournalPhase.Journalled, JournalOperation.Delete, path);
-        File.Delete(path);
-        NativeFiles.SyncDirectory(Path.GetDirectoryName(path)!);
-        Fault(index, JournalPhase.Acted, JournalOperation.Delete, path);
-        SetState(seq, JournalState.Done);
+        Journalled(runId, JournalOperation.Delete, path, null, before, null, trash, null, _ =>
+        {
+            File.Delete(path);
+            NativeFiles.SyncDirectory(Path.GetDirectoryName(path)!);
+        });
         return before;
+    }
+
+    /// <summary>
+    /// Commits the intent of a change, makes it (<paramref name="act"/> reports its inner phases), and marks it done.
+    /// When the change fails, its entry is settled at once as recovery would (the file is left as before) and the
+    /// error goes on to the caller.
+    /// </summary>
+    private void Journalled(string runId, JournalOperation op, string path, string? target, string? before, string? after, string? trash, string? temp,
+        Action<Action<JournalPhase>> act)
+    {
+        int index = ++_changes;
+        long seq = Insert(runId, op, path, target, before, after, trash, temp);
+        void Fault(JournalPhase phase) => FaultInjection?.Invoke(new JournalStep(index, phase, op, path));
+        try
+        {
+            Fault(JournalPhase.Journalled);
+            act(Fault);
+            Fault(JournalPhase.Acted);
+        }
+        catch
+        {
+            try
+            {
+                SettleAndMark(Entries(runId).Single(e => e.Seq == seq));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteException)
+            {
+                // Left pending: the next recovery settles it.
+            }
+
+            throw;
+        }
+
+        SetState(seq, JournalState.Done);
     }
 
     /// <summary>The entries of one run (or all), in order.</summary>
@@ -216,16 +243,16 @@ public sealed class ChangeJournal
     {
         using var cmd = _db.CreateCommand();
         cmd.CommandText = "SELECT seq, run_id, op, path, target, hash_before, hash_after, trash, temp, state FROM journal WHERE state = 'pending' ORDER BY seq DESC";
-        var outcomes = new List<JournalOutcome>();
-        foreach (var e in ReadEntries(cmd))
-        {
-            var (outcome, state, conflict) = Settle(e);
-            if (e.TempPath != null && File.Exists(e.TempPath)) File.Delete(e.TempPath);
-            SetState(e.Seq, state);
-            outcomes.Add(new JournalOutcome(e, outcome, conflict));
-        }
+        return [.. ReadEntries(cmd).Select(SettleAndMark)];
+    }
 
-        return outcomes;
+    /// <summary>Settles one pending entry, removes its temporary file, and records the new state.</summary>
+    private JournalOutcome SettleAndMark(JournalEntry e)
+    {
+        var (outcome, state, conflict) = Settle(e);
+        if (e.TempPath != null && File.Exists(e.TempPath)) File.Delete(e.TempPath);
+        SetState(e.Seq, state);
+        return new JournalOutcome(e, outcome, conflict);
     }
 
     /// <summary>
@@ -436,8 +463,6 @@ public sealed class ChangeJournal
 
     /// <summary>A temporary file beside <paramref name="path"/> (same directory, so the final rename is atomic).</summary>
     internal static string TempPathFor(string path) => Path.Combine(Path.GetDirectoryName(path)!, $".hearth-{Guid.NewGuid():N}.tmp");
-
-    private void Fault(int index, JournalPhase phase, JournalOperation op, string path) => FaultInjection?.Invoke(new JournalStep(index, phase, op, path));
 
     private long Insert(string runId, JournalOperation op, string path, string? target, string? before, string? after, string? trash, string? temp)
     {
