@@ -13,7 +13,8 @@ public interface IAgentWorkspace
     /// <exception cref="FileNotFoundException">It does not exist.</exception>
     Task<byte[]> ReadFileAsync(string path, CancellationToken cancel = default);
 
-    /// <summary>Lists the files under a directory (paths as given relative to the workspace root they are under).</summary>
+    /// <summary>Lists the files under a directory, sorted. The policy-backed workspace gives paths relative to the first
+    /// root (full paths for files under other roots), so each can be passed back to the other operations.</summary>
     Task<IReadOnlyList<string>> ListFilesAsync(string directory, bool recursive, CancellationToken cancel = default);
 
     /// <summary>Writes a file: the create permission when it does not exist, overwrite when it does (the old content

@@ -11,7 +11,11 @@ namespace Hearth.Cli;
 /// <summary><c>hearth agent organize DIR --instructions "..."</c>: sort a folder's files under the policy.</summary>
 internal static class AgentOrganizeCommand
 {
-    public static Command Create(TextReader stdin, TextWriter stdout, TextWriter stderr)
+    /// <param name="stdin">Answers to approval prompts.</param>
+    /// <param name="stdout">The plan and the results.</param>
+    /// <param name="stderr">Approval prompts and recovery notes.</param>
+    /// <param name="extractors">Text extractors for more file types (Word, PDF, OCR), tried before plain text.</param>
+    public static Command Create(TextReader stdin, TextWriter stdout, TextWriter stderr, IEnumerable<IFileTextExtractor>? extractors = null)
     {
         var dir = new Argument<string>("dir") { Description = "the folder whose files to organize (its files, not its subfolders)" };
         var instructions = new Option<string>("--instructions", "-i")
@@ -33,7 +37,7 @@ internal static class AgentOrganizeCommand
             var folder = r.GetValue(dir)!;
             var policy = common.LoadPolicy(r, defaultRoot: folder);
             using var ws = common.Open(r, policy, "organize", $"organize {folder}", stdin, stderr);
-            var organizer = new FileOrganizer(ws);
+            var organizer = new FileOrganizer(ws, [.. extractors ?? [], new PlainTextExtractor()]);
             OrganizeProposal proposal;
             if (r.GetValue(model) is { } modelPath)
             {
@@ -69,6 +73,8 @@ internal static class AgentOrganizeCommand
 /// <summary><c>hearth agent apply PLAN.json</c>: apply a saved plan under the policy.</summary>
 internal static class AgentApplyCommand
 {
+    private const long MaxPlanBytes = 64L << 20;
+
     public static Command Create(TextReader stdin, TextWriter stdout, TextWriter stderr)
     {
         var planFile = new Argument<string>("plan") { Description = "a plan file (JSON, as written by 'organize --plan-out')" };
@@ -77,7 +83,9 @@ internal static class AgentApplyCommand
         common.AddTo(cmd, changes: true);
         cmd.SetAction(async (r, cancel) =>
         {
-            var plan = AgentPlan.Parse(await File.ReadAllTextAsync(r.GetValue(planFile)!, cancel));
+            var path = r.GetValue(planFile)!;
+            if (new FileInfo(path).Length > MaxPlanBytes) throw new ArgumentException($"{path} is over {MaxPlanBytes >> 20} MiB; that is not a plan");
+            var plan = AgentPlan.Parse(await File.ReadAllTextAsync(path, cancel));
             var policy = common.LoadPolicy(r);
             using var ws = common.Open(r, policy, "apply", $"apply {r.GetValue(planFile)}", stdin, stderr);
             stdout.WriteLine($"Plan (run {ws.RunId}{(ws.DryRun ? ", dry run" : "")}): {plan.Summary}, {plan.Steps.Count} steps");

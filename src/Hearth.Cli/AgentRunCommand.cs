@@ -17,19 +17,25 @@ internal static class AgentRunCommand
         var template = new Option<string?>("--template") { Description = "chat template file (default: the model's own)" };
         var seed = new Option<long?>("--seed") { Description = "sampling seed" };
         var maxTokens = new Option<int>("-n", "--n-predict") { Description = "most tokens per model call", DefaultValueFactory = _ => 1024 };
+        var context = new Option<int>("--ctx", "-c") { Description = "context size in tokens (0 = the model's, capped); the tool declarations take room" };
+        var forceTool = new Option<bool>("--force-tool") { Description = "make the first step call a tool (constrained decoding)" };
         var common = new AgentCliSupport();
-        var cmd = new Command("run", "Let a model do a task with the file tools, every call checked against the policy, audited and undoable.") { model, task, template, seed, maxTokens };
+        var cmd = new Command("run", "Let a model do a task with the file tools, every call checked against the policy, audited and undoable.")
+        {
+            model, task, template, seed, maxTokens, context, forceTool,
+        };
         common.AddTo(cmd, changes: true);
         cmd.SetAction(async (r, cancel) =>
         {
             var policy = common.LoadPolicy(r);
-            using var lm = LanguageModel.Load(ModelPaths.Resolve(r.GetValue(model)!));
+            using var lm = LanguageModel.Load(ModelPaths.Resolve(r.GetValue(model)!), new ModelLoadOptions { Context = r.GetValue(context) });
             var chatTemplate = r.GetValue(template) is { } t ? ChatTemplate.Parse(File.ReadAllText(t)) : null;
             using var client = new HearthChatClient(lm, chatTemplate, new GrammarChatConstraints());
             using var ws = common.Open(r, policy, "model", $"run: {r.GetValue(task)}", stdin, stderr);
             var options = AgentRunOptions.FromLimits(policy.Limits) with
             {
                 ChatOptions = new ChatOptions { Seed = r.GetValue(seed), MaxOutputTokens = r.GetValue(maxTokens), Temperature = 0.2f },
+                FirstToolMode = r.GetValue(forceTool) ? ChatToolMode.RequireAny : null,
             };
             var result = await new AgentRuntime(client, ws, options).RunAsync(r.GetValue(task)!, cancel);
             foreach (var call in result.Calls) stdout.WriteLine($"call {call.Call.Name}: {call.Result.Result}");

@@ -128,6 +128,25 @@ public sealed class AgentCommandTests : IDisposable
     }
 
     [Fact]
+    public void RunDrivesTheRealEngineOneStepUnderThePolicy()
+    {
+        _box.Write("story.txt", "Once upon a time.");
+        var before = Sandbox.Tree(_box.Root);
+        var policy = Path.Combine(_box.Dir, "policy.yaml");
+        File.WriteAllText(policy, "roots:\n  - path: root\n    access: read-write\nlimits:\n  max_steps: 1\nstate: state\n");
+        var (code, stdout, stderr) = CliRunner.Run("agent", "run", Hearth.Tests.TestData.Path("models", "stories260K.gguf"), "--policy", policy, "--task", "Tidy up.",
+            "--template", Hearth.Tests.TestData.Path("templates", "NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use.jinja"), "--ctx", "8192", "--force-tool", "--seed", "1", "-n", "600");
+        Assert.Equal(2, code); // one step, spent on the forced call: the step budget ends the run
+        Assert.Contains("StepBudgetExhausted after 1 steps", stderr);
+        Assert.StartsWith("call ", stdout);
+        Assert.Equal(before, Sandbox.Tree(_box.Root)); // changes are asked for and nobody answers "yes" on an empty stdin
+        using var state = AgentStateStore.Open(_box.State);
+        var row = Assert.Single(state.Audit.Read());
+        Assert.Equal("model", row.Actor);
+        Assert.StartsWith($"call {row.Tool}:", stdout);
+    }
+
+    [Fact]
     public void UndoWithNothingToUndoSaysSo()
     {
         using (AgentStateStore.Open(_box.State))
