@@ -115,24 +115,32 @@ public sealed class PolicyWorkspace : IAgentWorkspace, IDisposable
     public async Task<bool> RequestApprovalAsync(string summary, IReadOnlyList<PlannedAction> actions, CancellationToken cancel = default)
     {
         if (DryRun) return true;
-        var ask = new List<(PlannedAction Action, string Key)>();
-        foreach (var a in actions)
+        await _gate.WaitAsync(cancel).ConfigureAwait(false);
+        try
         {
-            if (Policy.ModeOf(a.Operation) != ApprovalMode.Ask || _always.Contains(a.Operation)) continue;
-            string? key = TryKey(a);
-            if (key != null) ask.Add((a, key));
-        }
+            var ask = new List<(PlannedAction Action, string Key)>();
+            foreach (var a in actions)
+            {
+                if (Policy.ModeOf(a.Operation) != ApprovalMode.Ask || _always.Contains(a.Operation)) continue;
+                string? key = TryKey(a);
+                if (key != null) ask.Add((a, key));
+            }
 
-        if (ask.Count == 0) return true;
-        var decision = await _options.Approval.RequestAsync(new ApprovalRequest(RunId, summary, [.. ask.Select(x => x.Action)]), cancel).ConfigureAwait(false);
-        if (decision == ApprovalDecision.Deny) return false;
-        foreach (var (action, key) in ask)
+            if (ask.Count == 0) return true;
+            var decision = await _options.Approval.RequestAsync(new ApprovalRequest(RunId, summary, [.. ask.Select(x => x.Action)]), cancel).ConfigureAwait(false);
+            if (decision == ApprovalDecision.Deny) return false;
+            foreach (var (action, key) in ask)
+            {
+                _preApproved.Add(key);
+                if (decision == ApprovalDecision.Always) _always.Add(action.Operation);
+            }
+
+            return true;
+        }
+        finally
         {
-            _preApproved.Add(key);
-            if (decision == ApprovalDecision.Always) _always.Add(action.Operation);
+            _gate.Release();
         }
-
-        return true;
     }
 
     public Task<byte[]> ReadFileAsync(string path, CancellationToken cancel = default) =>

@@ -127,13 +127,7 @@ public sealed class ChangeJournal
         EnsureDirectory(runId, Path.GetDirectoryName(path)!);
         var hash = ContentHash.Of(content.Span);
         var temp = TempPathFor(path);
-        Journalled(runId, JournalOperation.Create, path, null, null, hash, null, temp, fault =>
-        {
-            WriteDurably(temp, content.Span);
-            fault(JournalPhase.TempWritten);
-            File.Move(temp, path, overwrite: false);
-            NativeFiles.SyncDirectory(Path.GetDirectoryName(path)!);
-        });
+        Journalled(runId, JournalOperation.Create, path, null, null, hash, null, temp, fault => ReplaceThroughTemp(temp, path, content, fault, overwrite: false));
         return hash;
     }
 
@@ -143,13 +137,7 @@ public sealed class ChangeJournal
         var (trash, before) = CopyToTrash(runId, path);
         var after = ContentHash.Of(content.Span);
         var temp = TempPathFor(path);
-        Journalled(runId, JournalOperation.Overwrite, path, null, before, after, trash, temp, fault =>
-        {
-            WriteDurably(temp, content.Span);
-            fault(JournalPhase.TempWritten);
-            File.Move(temp, path, overwrite: true);
-            NativeFiles.SyncDirectory(Path.GetDirectoryName(path)!);
-        });
+        Journalled(runId, JournalOperation.Overwrite, path, null, before, after, trash, temp, fault => ReplaceThroughTemp(temp, path, content, fault, overwrite: true));
         return (before, after);
     }
 
@@ -454,11 +442,18 @@ public sealed class ChangeJournal
         NativeFiles.SyncDirectory(Path.GetDirectoryName(path)!);
     }
 
-    private static void WriteDurably(string path, ReadOnlySpan<byte> content)
+    /// <summary>Writes the content to the temporary file beside the target, fsyncs it, and renames it into place.</summary>
+    private static void ReplaceThroughTemp(string temp, string path, ReadOnlyMemory<byte> content, Action<JournalPhase> fault, bool overwrite)
     {
-        using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-        stream.Write(content);
-        stream.Flush(flushToDisk: true);
+        using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        {
+            stream.Write(content.Span);
+            stream.Flush(flushToDisk: true);
+        }
+
+        fault(JournalPhase.TempWritten);
+        File.Move(temp, path, overwrite);
+        NativeFiles.SyncDirectory(Path.GetDirectoryName(path)!);
     }
 
     /// <summary>A temporary file beside <paramref name="path"/> (same directory, so the final rename is atomic).</summary>
