@@ -150,9 +150,12 @@ public sealed class PolicyWorkspace : IAgentWorkspace, IDisposable
             await AuthorizeAsync(call, new PlannedAction(AgentOperation.Read, r.DisplayPath), null, cancel).ConfigureAwait(false);
             if (r.Kind == FileKind.Directory) throw new IOException($"'{r.DisplayPath}' is a directory, not a file");
             if (r.Kind == FileKind.Missing) throw new FileNotFoundException($"'{r.DisplayPath}' does not exist", r.DisplayPath);
-            long length = new FileInfo(r.FullPath).Length;
+            await using var stream = new FileStream(r.FullPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
+            long length = stream.Length;
             if (length > Policy.Limits.MaxFileBytes) throw new PermissionDeniedException($"'{r.DisplayPath}' is {length} bytes, over the policy's max_file_bytes ({Policy.Limits.MaxFileBytes})");
-            var bytes = await File.ReadAllBytesAsync(r.FullPath, cancel).ConfigureAwait(false);
+            var bytes = new byte[length]; // checked against the limit above; a file that grows meanwhile is read up to this length
+            int read = await stream.ReadAtLeastAsync(bytes, bytes.Length, throwOnEndOfStream: false, cancel).ConfigureAwait(false);
+            if (read < bytes.Length) bytes = bytes[..read];
             call.HashBefore = ContentHash.Of(bytes);
             call.Result = $"ok: {bytes.Length} bytes";
             return bytes;
