@@ -13,7 +13,8 @@ public interface IAgentWorkspace
     /// <exception cref="FileNotFoundException">It does not exist.</exception>
     Task<byte[]> ReadFileAsync(string path, CancellationToken cancel = default);
 
-    /// <summary>Lists the files under a directory (paths as given relative to the workspace root they are under).</summary>
+    /// <summary>Lists the files under a directory, sorted. The policy-backed workspace gives paths relative to the first
+    /// root (full paths for files under other roots), so each can be passed back to the other operations.</summary>
     Task<IReadOnlyList<string>> ListFilesAsync(string directory, bool recursive, CancellationToken cancel = default);
 
     /// <summary>Writes a file: the create permission when it does not exist, overwrite when it does (the old content
@@ -30,6 +31,18 @@ public interface IAgentWorkspace
     /// inside a root, with a timeout; never through a shell.</summary>
     Task<CommandResult> RunCommandAsync(string program, IReadOnlyList<string> arguments, string workingDirectory, TimeSpan timeout,
         CancellationToken cancel = default);
+
+    /// <summary>
+    /// Records a tool call that never reached the workspace because it was malformed (an unknown tool, arguments that
+    /// do not match the tool's schema), so the audit log holds every call a model made. The policy-backed workspace
+    /// writes a denied audit row; the default does nothing.
+    /// </summary>
+    /// <param name="tool">The tool name the model used.</param>
+    /// <param name="argumentsJson">Its arguments as JSON (as far as they could be read).</param>
+    /// <param name="reason">Why it was rejected.</param>
+    void RecordRejectedCall(string tool, string argumentsJson, string reason)
+    {
+    }
 }
 
 /// <summary>What a command printed and how it ended.</summary>
@@ -40,4 +53,4 @@ public interface IAgentWorkspace
 public sealed record CommandResult(int ExitCode, string StandardOutput, string StandardError, bool TimedOut);
 
 /// <summary>The permission policy refused an operation; the message names the operation, the path and the reason.</summary>
-public sealed class PermissionDeniedException(string message) : Exception(message);
+public sealed class PermissionDeniedException(string message) : HearthException(message);

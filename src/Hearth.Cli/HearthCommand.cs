@@ -36,6 +36,7 @@ public static class HearthCommand
         root.Subcommands.Add(EvalCommand.Create(stdout, stderr));
         root.Subcommands.Add(MonitorCommand.Create(stdout, stderr));
         root.Subcommands.Add(AgentCommand.Create(stdin, stdout, stderr));
+        root.Subcommands.Add(McpCommand.Create(stderr));
         ServeCommand.AddTo(root, stdout, stderr);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try

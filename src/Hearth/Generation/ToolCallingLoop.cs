@@ -10,7 +10,16 @@ public enum ToolLoopOutcome
 
     /// <summary>The step budget ran out while the model was still calling tools.</summary>
     StepBudgetExhausted,
+
+    /// <summary>The time budget (<see cref="ToolCallingLoop.TimeBudget"/>) ran out; the step in flight was cancelled.</summary>
+    TimeBudgetExhausted,
 }
+
+/// <summary>One call the model made and what it was answered.</summary>
+/// <param name="Call">The call.</param>
+/// <param name="Result">The result handed back to the model.</param>
+/// <param name="Invoked">False when the function never ran: unknown name, arguments that failed validation, or refused.</param>
+public sealed record ToolCallRecord(FunctionCallContent Call, FunctionResultContent Result, bool Invoked);
 
 /// <summary>The final answer of a loop, every message it added, and how it ended.</summary>
 public sealed record ToolLoopResult(ChatResponse FinalResponse, IReadOnlyList<ChatMessage> AddedMessages, int Steps, ToolLoopOutcome Outcome);
@@ -42,12 +51,38 @@ public sealed class ToolCallingLoop
     public Func<FunctionCallContent, bool>? Approve { get; init; }
 
     /// <summary>
+    /// The longest a run may take, or null for no limit. When it runs out, the model call or function in flight is
+    /// cancelled and the run ends with <see cref="ToolLoopOutcome.TimeBudgetExhausted"/> (not an exception).
+    /// </summary>
+    public TimeSpan? TimeBudget { get; init; }
+
+    /// <summary>Called after every call the model made (run or not) with the result handed back, e.g. to audit it.</summary>
+    public Action<ToolCallRecord>? CallCompleted { get; init; }
+
+    /// <summary>
     /// Runs the loop on <paramref name="history"/>, which receives every assistant and tool message. The first step may
     /// force a call (<paramref name="firstToolMode"/>); later steps let the model choose.
     /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async Task<ToolLoopResult> RunAsync(IList<ChatMessage> history, ChatOptions? options = null, ChatToolMode? firstToolMode = null, CancellationToken cancellationToken = default)
     {
+        if (TimeBudget is not { } budget) return await RunStepsAsync(history, options, firstToolMode, new List<ChatMessage>(), cancellationToken).ConfigureAwait(false);
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timer.CancelAfter(budget);
         var added = new List<ChatMessage>();
+        try
+        {
+            return await RunStepsAsync(history, options, firstToolMode, added, timer.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && timer.IsCancellationRequested)
+        {
+            var last = added.LastOrDefault(m => m.Role == ChatRole.Assistant);
+            return new ToolLoopResult(last != null ? new ChatResponse(last) : new ChatResponse(), added, added.Count(m => m.Role == ChatRole.Assistant), ToolLoopOutcome.TimeBudgetExhausted);
+        }
+    }
+
+    private async Task<ToolLoopResult> RunStepsAsync(IList<ChatMessage> history, ChatOptions? options, ChatToolMode? firstToolMode, List<ChatMessage> added, CancellationToken cancellationToken)
+    {
         ChatResponse? response = null;
         for (int step = 1; step <= MaxSteps; step++)
         {
@@ -66,7 +101,13 @@ public sealed class ToolCallingLoop
             if (calls.Count == 0) return new ToolLoopResult(response, added, step, ToolLoopOutcome.Answered);
 
             var results = new List<AIContent>();
-            foreach (var call in calls) results.Add(await InvokeAsync(call, cancellationToken).ConfigureAwait(false));
+            foreach (var call in calls)
+            {
+                var (result, invoked) = await InvokeAsync(call, cancellationToken).ConfigureAwait(false);
+                CallCompleted?.Invoke(new ToolCallRecord(call, result, invoked));
+                results.Add(result);
+            }
+
             var toolMessage = new ChatMessage(ChatRole.Tool, results);
             history.Add(toolMessage);
             added.Add(toolMessage);
@@ -75,19 +116,19 @@ public sealed class ToolCallingLoop
         return new ToolLoopResult(response!, added, MaxSteps, ToolLoopOutcome.StepBudgetExhausted);
     }
 
-    private async Task<FunctionResultContent> InvokeAsync(FunctionCallContent call, CancellationToken cancellationToken)
+    private async Task<(FunctionResultContent Result, bool Invoked)> InvokeAsync(FunctionCallContent call, CancellationToken cancellationToken)
     {
-        if (call.Exception != null) return new FunctionResultContent(call.CallId, $"error: {call.Exception.Message}");
-        if (!_functions.TryGetValue(call.Name, out var function)) return new FunctionResultContent(call.CallId, $"error: there is no function named '{call.Name}'");
-        if (Approve != null && !Approve(call)) return new FunctionResultContent(call.CallId, $"error: the call to '{call.Name}' was not approved");
+        if (call.Exception != null) return (new FunctionResultContent(call.CallId, $"error: {call.Exception.Message}"), false);
+        if (!_functions.TryGetValue(call.Name, out var function)) return (new FunctionResultContent(call.CallId, $"error: there is no function named '{call.Name}'"), false);
+        if (Approve != null && !Approve(call)) return (new FunctionResultContent(call.CallId, $"error: the call to '{call.Name}' was not approved"), false);
         try
         {
             var result = await function.InvokeAsync(new AIFunctionArguments(call.Arguments), cancellationToken).ConfigureAwait(false);
-            return new FunctionResultContent(call.CallId, result);
+            return (new FunctionResultContent(call.CallId, result), true);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            return new FunctionResultContent(call.CallId, $"error: {e.Message}") { Exception = e };
+            return (new FunctionResultContent(call.CallId, $"error: {e.Message}") { Exception = e }, true);
         }
     }
 }
