@@ -81,6 +81,26 @@ public sealed class AgentCommandTests : IDisposable
     }
 
     [Fact]
+    public void OrganizeReadsWordFilesAndImagesThroughTheDocumentsExtractor()
+    {
+        // Names that say nothing and modification times of another year: only the text (Word, OCR) can place them.
+        string[] invoice = ["ACME Ltd", "INVOICE", "Invoice date: 2023-11-02", "Total: 120 EUR"];
+        File.WriteAllBytes(Path.Combine(_box.Root, "letter.docx"), Documents.TestDocuments.Docx(invoice));
+        var scratch = Path.Combine(_box.Dir, "render");
+        var scan = Documents.TestDocuments.ScannedPdf(Documents.TestDocuments.RenderTiff(scratch, invoice, "DejaVu Sans"));
+        File.WriteAllBytes(Path.Combine(_box.Root, "scan-0001.png"), Documents.TestDocuments.RenderPdf(scratch, scan, "png"));
+        var holiday = Documents.TestDocuments.ScannedPdf(Documents.TestDocuments.RenderTiff(scratch, ["Sunny beach"], "DejaVu Sans"));
+        File.WriteAllBytes(Path.Combine(_box.Root, "holiday.png"), Documents.TestDocuments.RenderPdf(scratch, holiday, "png"));
+        foreach (var f in Directory.GetFiles(_box.Root)) File.SetLastWriteTimeUtc(f, new DateTime(2019, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+
+        var (code, stdout, stderr) = Organize("", "--yes", "--lang", "eng");
+        Assert.True(code == 0, stdout + stderr);
+        Assert.True(File.Exists(Path.Combine(_box.Root, "Invoices", "2023", "letter.docx")), stdout);
+        Assert.True(File.Exists(Path.Combine(_box.Root, "Invoices", "2023", "scan-0001.png")), stdout);
+        Assert.True(File.Exists(Path.Combine(_box.Root, "holiday.png"))); // its text says nothing of invoices
+    }
+
+    [Fact]
     public void APolicyThatDeniesMovesMakesTheStepsFail()
     {
         Seed();

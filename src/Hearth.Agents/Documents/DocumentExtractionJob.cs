@@ -57,8 +57,23 @@ public sealed class DocumentExtractionJob
     }
 
     /// <summary>
-    /// Extracts every supported document under <paramref name="directory"/> (in ordinal order of path) and writes the
-    /// workbook to <paramref name="outputPath"/>. <paramref name="onDocument"/> hears of each document as it is done.
+    /// Lists <paramref name="directory"/> through the workspace (checked and audited) and splits its files, in ordinal
+    /// order of path, into the documents a job reads and the files it skips (types it does not read): a job's plan.
+    /// </summary>
+    /// <exception cref="PermissionDeniedException">The workspace refused to list the folder.</exception>
+    public static async Task<(IReadOnlyList<string> Documents, IReadOnlyList<string> Skipped)> ScanAsync(IAgentWorkspace workspace, string directory, bool recursive,
+        CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        ArgumentNullException.ThrowIfNull(directory);
+        var files = (await workspace.ListFilesAsync(directory, recursive, cancel).ConfigureAwait(false)).Order(StringComparer.Ordinal).ToList();
+        return ([.. files.Where(DocumentTextExtractor.IsSupported)], [.. files.Where(f => !DocumentTextExtractor.IsSupported(f))]);
+    }
+
+    /// <summary>
+    /// Extracts every supported document under <paramref name="directory"/> (in ordinal order of path, see
+    /// <see cref="ScanAsync"/>) and writes the workbook to <paramref name="outputPath"/>. <paramref name="onDocument"/>
+    /// hears of each document as it is done.
     /// </summary>
     /// <exception cref="PermissionDeniedException">The workspace refused to list the folder or to write the workbook.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancel"/> fired; nothing was written.</exception>
@@ -66,19 +81,12 @@ public sealed class DocumentExtractionJob
     {
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(outputPath);
-        var files = (await _workspace.ListFilesAsync(directory, _options.Recursive, cancel).ConfigureAwait(false)).Order(StringComparer.Ordinal).ToList();
+        var (documents, skipped) = await ScanAsync(_workspace, directory, _options.Recursive, cancel).ConfigureAwait(false);
         var rows = new List<ExtractedRow>();
         var failures = new List<FailedDocument>();
-        var skipped = new List<string>();
-        foreach (var file in files)
+        foreach (var file in documents)
         {
             cancel.ThrowIfCancellationRequested();
-            if (!DocumentTextExtractor.IsSupported(file))
-            {
-                skipped.Add(file);
-                continue;
-            }
-
             var outcome = await ExtractOneAsync(file, cancel).ConfigureAwait(false);
             if (outcome.Row != null) rows.Add(outcome.Row);
             if (outcome.Failure != null) failures.Add(outcome.Failure);

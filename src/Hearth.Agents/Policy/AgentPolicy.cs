@@ -71,14 +71,21 @@ public sealed record CommandRule(string Program, IReadOnlyList<ArgumentPattern> 
 /// A pattern for a whole argument list: one token per argument, the same count as the arguments. A token is either
 /// <c>{path}</c> (an argument that must be a readable path inside a root; the program receives its resolved full
 /// path) or a literal in which <c>*</c> matches any run of characters and <c>?</c> any one character. A wildcard never
-/// matches across arguments.
+/// matches across arguments. An <see cref="Exact"/> pattern has neither: each argument must equal its token.
 /// </summary>
 public sealed record ArgumentPattern(IReadOnlyList<string> Tokens)
 {
     /// <summary>The token that stands for a path inside a root.</summary>
     public const string PathToken = "{path}";
 
-    public override string ToString() => string.Join(' ', Tokens);
+    /// <summary>Each argument must equal its token, character for character (no wildcards, no <c>{path}</c>): the
+    /// one argument list a policy derived from a command line allows. Policy files always give wildcard patterns.</summary>
+    public bool Exact { get; init; }
+
+    /// <summary>A pattern that allows exactly these arguments.</summary>
+    public static ArgumentPattern Exactly(IReadOnlyList<string> arguments) => new(arguments) { Exact = true };
+
+    public override string ToString() => Exact ? string.Join(' ', Tokens.Select(CommandAllowList.Quote)) : string.Join(' ', Tokens);
 }
 
 /// <summary>Budgets and size limits.</summary>
