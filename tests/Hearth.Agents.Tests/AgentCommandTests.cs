@@ -148,6 +148,20 @@ public sealed class AgentCommandTests : IDisposable
     }
 
     [Fact]
+    public void TheReadmeShowsThePolicyHearthAgentPolicyPrints()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(dir!.FullName, "Hearth.sln"))) dir = dir.Parent;
+        var readme = File.ReadAllText(Path.Combine(dir.FullName, "README.md")).ReplaceLineEndings("\n");
+        const string marker = "<!-- agent-policy-example -->\n```yaml\n";
+        int start = readme.IndexOf(marker, StringComparison.Ordinal);
+        Assert.True(start >= 0, "README.md lacks the agent policy example");
+        start += marker.Length;
+        var shown = readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+        Assert.Equal(CliRunner.Run("agent", "policy").Out.ReplaceLineEndings("\n").TrimEnd(), shown.TrimEnd());
+    }
+
+    [Fact]
     public void RunDrivesTheRealEngineOneStepUnderThePolicy()
     {
         _box.Write("story.txt", "Once upon a time.");
