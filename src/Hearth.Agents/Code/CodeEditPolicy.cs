@@ -26,15 +26,8 @@ public static class CodeEditPolicy
         return new AgentPolicy
         {
             Roots = [new WorkspaceRoot(PathGuard.ResolveRoot(repository), RootAccess.ReadWrite)],
-            Operations = new Dictionary<AgentOperation, ApprovalMode>
-            {
-                [AgentOperation.Read] = ApprovalMode.Auto,
-                [AgentOperation.Create] = ApprovalMode.Auto,
-                [AgentOperation.Overwrite] = ApprovalMode.Auto,
-                [AgentOperation.Move] = ApprovalMode.Ask,
-                [AgentOperation.Delete] = ApprovalMode.Ask,
-                [AgentOperation.Run] = check != null ? ApprovalMode.Auto : ApprovalMode.Deny,
-            },
+            Operations = AgentPolicy.Modes(read: ApprovalMode.Auto, create: ApprovalMode.Auto, move: ApprovalMode.Ask, overwrite: ApprovalMode.Auto,
+                delete: ApprovalMode.Ask, run: check != null ? ApprovalMode.Auto : ApprovalMode.Deny),
             Commands = check != null ? [new CommandRule(check.Program, [ArgumentPattern.Exactly(check.Arguments)])] : [],
             Limits = new PolicyLimits { MaxCommandTime = checkTimeout },
             StateDirectory = Path.GetFullPath(stateDirectory ?? AgentPolicyLoader.DefaultStateDirectory()),

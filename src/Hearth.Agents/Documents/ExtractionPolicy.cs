@@ -40,15 +40,8 @@ public static class ExtractionPolicy
         return new AgentPolicy
         {
             Roots = roots,
-            Operations = new Dictionary<AgentOperation, ApprovalMode>
-            {
-                [AgentOperation.Read] = ApprovalMode.Auto,
-                [AgentOperation.Create] = ApprovalMode.Auto,
-                [AgentOperation.Overwrite] = ApprovalMode.Ask,
-                [AgentOperation.Move] = ApprovalMode.Deny,
-                [AgentOperation.Delete] = ApprovalMode.Deny,
-                [AgentOperation.Run] = ApprovalMode.Deny,
-            },
+            Operations = AgentPolicy.Modes(read: ApprovalMode.Auto, create: ApprovalMode.Auto, move: ApprovalMode.Deny, overwrite: ApprovalMode.Ask,
+                delete: ApprovalMode.Deny, run: ApprovalMode.Deny),
             Limits = new PolicyLimits { MaxFileBytes = limit },
             StateDirectory = Path.GetFullPath(stateDirectory ?? AgentPolicyLoader.DefaultStateDirectory()),
         };

@@ -118,14 +118,19 @@ public sealed record PolicyLimits
 public sealed record AgentPolicy
 {
     /// <summary>The default mode of each operation: reading is automatic, changes are asked for, delete and run are refused.</summary>
-    public static IReadOnlyDictionary<AgentOperation, ApprovalMode> DefaultModes { get; } = new Dictionary<AgentOperation, ApprovalMode>
+    public static IReadOnlyDictionary<AgentOperation, ApprovalMode> DefaultModes { get; } =
+        Modes(read: ApprovalMode.Auto, create: ApprovalMode.Ask, move: ApprovalMode.Ask, overwrite: ApprovalMode.Ask, delete: ApprovalMode.Deny, run: ApprovalMode.Deny);
+
+    /// <summary>A table that gives every operation its mode (for <see cref="Operations"/>).</summary>
+    public static IReadOnlyDictionary<AgentOperation, ApprovalMode> Modes(ApprovalMode read, ApprovalMode create, ApprovalMode move, ApprovalMode overwrite,
+        ApprovalMode delete, ApprovalMode run) => new Dictionary<AgentOperation, ApprovalMode>
     {
-        [AgentOperation.Read] = ApprovalMode.Auto,
-        [AgentOperation.Create] = ApprovalMode.Ask,
-        [AgentOperation.Move] = ApprovalMode.Ask,
-        [AgentOperation.Overwrite] = ApprovalMode.Ask,
-        [AgentOperation.Delete] = ApprovalMode.Deny,
-        [AgentOperation.Run] = ApprovalMode.Deny,
+        [AgentOperation.Read] = read,
+        [AgentOperation.Create] = create,
+        [AgentOperation.Move] = move,
+        [AgentOperation.Overwrite] = overwrite,
+        [AgentOperation.Delete] = delete,
+        [AgentOperation.Run] = run,
     };
 
     /// <summary>The roots, the first being the one relative paths are resolved against. At least one.</summary>
