@@ -61,7 +61,8 @@ internal static class AgentExtractCommand
             using var ws = common.Open(r, policy, "extract", $"extract {dir} -> {outPath}", stdin, stderr);
 
             // The plan: which documents are read, which files are skipped, and the one write.
-            var (documents, skipped) = await DocumentExtractionJob.ScanAsync(ws, source, options.Recursive, cancel);
+            var plan = await DocumentExtractionJob.ScanAsync(ws, source, options.Recursive, cancel);
+            var (documents, skipped) = (plan.Documents, plan.Skipped);
             var write = new PlannedAction(File.Exists(outPath) ? AgentOperation.Overwrite : AgentOperation.Create, ws.Paths.Display(outPath), null, "the workbook");
             stdout.WriteLine($"Plan (run {ws.RunId}{(ws.DryRun ? ", dry run" : "")}): read {documents.Count} document(s), skip {skipped.Count}, then {write}");
             foreach (var d in documents) stdout.WriteLine($"  read   {d}");
@@ -95,7 +96,7 @@ internal static class AgentExtractCommand
             ExtractionReport report;
             try
             {
-                report = await job.RunAsync(source, outPath, outcome =>
+                report = await job.RunAsync(plan, outPath, outcome =>
                 {
                     if (outcome.Failure is { } f) stderr.WriteLine($"failed {f.SourceFile} ({f.Stage}): {f.Reason}");
                     else stdout.WriteLine($"ok     {outcome.SourceFile}{(outcome.Fields?.TextCutTo is int cut ? $" (only the first {cut:N0} characters reached the model)" : "")}");

@@ -56,6 +56,7 @@ public sealed class AgentExtractCommandTests : IDisposable
         {
             // Every read and the write are audited, allowed by the derived policy.
             var rows = state.Audit.Read(runId);
+            Assert.Single(rows, r => r.Tool == "list_files"); // the plan shown is the plan run
             Assert.Equal(3, rows.Count(r => r.Tool == "read_file" && r.Decision == AuditDecision.Allowed));
             Assert.Single(rows, r => r.Tool == "write_file" && r.Decision == AuditDecision.Allowed);
         }
