@@ -45,25 +45,6 @@ public interface IAgentWorkspace
     }
 }
 
-/// <summary>
-/// A workspace that journals its changes and can take its own changes back exactly: the policy-backed
-/// <see cref="PolicyWorkspace"/>. Taking back is not a new action of the agent (it needs no permission, as
-/// <c>hearth agent undo</c> needs none) but it is audited, and the changes taken back are no longer undone again later.
-/// </summary>
-public interface IRevertibleWorkspace : IAgentWorkspace
-{
-    /// <summary>A mark of the changes made so far, for <see cref="RevertToAsync"/>.</summary>
-    long ChangeMark();
-
-    /// <summary>
-    /// Takes back every change this workspace made after <paramref name="mark"/>, newest first, from its journal:
-    /// created files go to the trash, overwritten and deleted content comes back, moved files move back, directories
-    /// created are removed when empty. A file changed since by something else is left alone.
-    /// </summary>
-    /// <returns>One line for each change that could not be taken back (empty when every one was).</returns>
-    Task<IReadOnlyList<string>> RevertToAsync(long mark, CancellationToken cancel = default);
-}
-
 /// <summary>What a command printed and how it ended.</summary>
 /// <param name="ExitCode">Its exit code (-1 when it was killed for running past its timeout).</param>
 /// <param name="StandardOutput">Its standard output (capped).</param>

@@ -38,7 +38,7 @@ public sealed record ActionRecord(PlannedAction Action, AuditDecision Decision, 
 /// and writes one audit row per call, allowed or not. One instance is one run; it holds the state directory's lock
 /// until disposed, and settles what a crashed earlier run left pending when it opens. Operations are serialised.
 /// </summary>
-public sealed class PolicyWorkspace : IRevertibleWorkspace, IDisposable
+public sealed class PolicyWorkspace : IAgentWorkspace, IDisposable
 {
     private readonly AgentStateStore _state;
     private readonly PolicyWorkspaceOptions _options;
@@ -314,7 +314,7 @@ public sealed class PolicyWorkspace : IRevertibleWorkspace, IDisposable
         }
     }
 
-    /// <inheritdoc/>
+    /// <summary>A mark of the changes journalled so far (by any run), for <see cref="RevertToAsync"/>.</summary>
     public long ChangeMark()
     {
         _gate.Wait();
@@ -329,10 +329,14 @@ public sealed class PolicyWorkspace : IRevertibleWorkspace, IDisposable
     }
 
     /// <summary>
-    /// Takes back this run's journalled changes after <paramref name="mark"/> (see <see cref="ChangeJournal.Undo"/>),
-    /// each audited as a <c>revert</c> row of this run; they are marked undone, so <c>hearth agent undo</c> of this run
-    /// leaves them be. Nothing was changed in a dry run, so nothing is taken back.
+    /// Takes back this run's changes journalled after <paramref name="mark"/>, newest first (see
+    /// <see cref="ChangeJournal.Undo"/>): created files go to the trash, overwritten and deleted content comes back, moved
+    /// files move back, directories created are removed when empty. Taking back is not a new action of the agent: like
+    /// <c>hearth agent undo</c> it needs no permission, but each step is audited as a <c>revert</c> row of this run, and
+    /// the changes are marked undone, so undoing the run later leaves them be. A file changed since by something else is
+    /// left alone. Nothing was changed in a dry run, so nothing is taken back.
     /// </summary>
+    /// <returns>One line for each change that could not be taken back (empty when every one was).</returns>
     public async Task<IReadOnlyList<string>> RevertToAsync(long mark, CancellationToken cancel = default)
     {
         await _gate.WaitAsync(cancel).ConfigureAwait(false);

@@ -79,7 +79,7 @@ internal static class AgentExtractCommand
             {
                 // Checked and audited as "dry-run"; nothing is written. The model is not loaded.
                 await ws.WriteFileAsync(outPath, ReadOnlyMemory<byte>.Empty, cancel);
-                ws.Complete("dry run");
+                ws.Complete("planned");
                 stdout.WriteLine($"Dry run {ws.RunId}: {documents.Count} document(s) would be read and {Path.GetFileName(outPath)} written; nothing was changed.");
                 return 0;
             }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Hearth.Agents.Policy;
 using Microsoft.Extensions.AI;
 
 namespace Hearth.Agents.Code;
@@ -15,10 +16,10 @@ namespace Hearth.Agents.Code;
 /// until it calls <c>finish</c> or the step budget is spent.
 /// </summary>
 /// <remarks>
-/// Every read, write, move, delete and command goes through the <see cref="IRevertibleWorkspace"/> (the policy-backed
-/// <see cref="PolicyWorkspace"/>), which checks the permission policy, audits and journals it; the session itself never
-/// touches the file system. A failed edit is taken back from the workspace's journal (<see
-/// cref="IRevertibleWorkspace.RevertToAsync"/>), not by new writes and deletes, so it needs no delete permission and
+/// Every read, write, move, delete and command goes through the <see cref="PolicyWorkspace"/>, which checks the
+/// permission policy, audits and journals it; the session itself never touches the file system. A failed edit is taken
+/// back from the workspace's journal (<see cref="PolicyWorkspace.RevertToAsync"/>), not by new writes and deletes, so
+/// it needs no delete permission and
 /// <c>hearth agent undo</c> afterwards takes back only the kept edits. The loop is the session's own rather than
 /// <c>ToolCallingLoop</c>'s: it ends on <c>finish</c>, not on a text answer, and can require a tool call on every step.
 /// </remarks>
@@ -42,7 +43,7 @@ public sealed class CodeEditSession
     private static readonly string[] s_skippedDirectories = ["bin", "obj", ".git", ".vs", "node_modules"];
 
     private readonly IChatClient _client;
-    private readonly IRevertibleWorkspace _workspace;
+    private readonly PolicyWorkspace _workspace;
     private readonly CodeEditOptions _options;
     private readonly string _root;
 
@@ -50,7 +51,7 @@ public sealed class CodeEditSession
     /// <param name="workspace">Every file and process operation goes through it; failed edits are taken back from its journal.</param>
     /// <param name="options">The repository, task, check command and bounds.</param>
     /// <exception cref="ArgumentException">An option is unusable.</exception>
-    public CodeEditSession(IChatClient client, IRevertibleWorkspace workspace, CodeEditOptions options)
+    public CodeEditSession(IChatClient client, PolicyWorkspace workspace, CodeEditOptions options)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(workspace);
@@ -435,8 +436,12 @@ public sealed class CodeEditSession
     private async Task<string> OpeningAsync(CancellationToken cancel)
     {
         var listed = await _workspace.ListFilesAsync(_root, recursive: true, cancel).ConfigureAwait(false);
+        // The workspace names files relative to its policy's first root (which may be above the repository), or in full
+        // under other roots; the model sees them relative to the repository.
+        var primary = _workspace.Paths.Roots[0].Path;
+        var repository = _workspace.Paths.Resolve(_root, PathAccess.Read).FullPath;
         var files = listed
-            .Select(p => (Path.IsPathRooted(p) ? Path.GetRelativePath(_root, p) : p).Replace(Path.DirectorySeparatorChar, '/'))
+            .Select(p => Path.GetRelativePath(repository, Path.IsPathFullyQualified(p) ? p : Path.Join(primary, p)).Replace(Path.DirectorySeparatorChar, '/'))
             .Where(p => !p.Split('/').Any(s => s == ".." || s_skippedDirectories.Contains(s, StringComparer.Ordinal)))
             .Order(StringComparer.Ordinal)
             .ToList();

@@ -103,6 +103,25 @@ public sealed class AgentCodeCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task UnderAPolicyRootedAboveTheRepositoryPathsStayRelativeToTheRepository()
+    {
+        var repo = Path.Combine(_dir, "repo");
+        Directory.CreateDirectory(repo);
+        File.WriteAllBytes(Path.Combine(repo, "Calc.cs"), TinyProject.CalcBytes);
+        var policy = Path.Combine(_dir, "policy.yaml");
+        File.WriteAllText(policy, "roots:\n  - path: .\n    access: read-write\noperations:\n  create: auto\n  overwrite: auto\n");
+        var model = new ScriptedChatClientDouble(Call(CodeEditSessionTests.ProposeEditTool, ("diff", CodeEditSessionTests.Fix)), Call(CodeEditSessionTests.FinishTool, ("summary", "ok")));
+        var (code, stdout, stderr) = await Code(model, "", repo, "--task", Task, "--policy", policy, "--state", State);
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("kept (step 1): Calc.cs", stdout);
+        var opening = model.Seen[0][0].Text;
+        Assert.Contains("Repository files (1):\nCalc.cs\n", opening);
+        Assert.DoesNotContain("repo/", opening);
+        Assert.Equal(CodeEditSessionTests.FixedCalc(), File.ReadAllBytes(Path.Combine(repo, "Calc.cs")));
+    }
+
+    [Fact]
     public async Task ADryRunPrintsTheEditAndChangesNothing()
     {
         var model = new ScriptedChatClientDouble(Call(CodeEditSessionTests.ProposeEditTool, ("diff", CodeEditSessionTests.Fix)));
