@@ -234,18 +234,9 @@ public sealed class PolicyWorkspace : IAgentWorkspace, IDisposable
     /// the whole process tree is killed. A command's own effects are not journalled and cannot be undone.
     /// </summary>
     public Task<CommandResult> RunCommandAsync(string program, IReadOnlyList<string> arguments, string workingDirectory, TimeSpan timeout, CancellationToken cancel = default) =>
-        GuardedAsync("run_command", new JsonObject
+        GuardedAsync("run_command", RunArguments(program, arguments, workingDirectory, timeout), cancel, async call =>
         {
-            ["program"] = program,
-            ["arguments"] = new JsonArray([.. arguments.Select(a => (JsonNode?)JsonValue.Create(a))]),
-            ["working_directory"] = workingDirectory,
-            ["timeout_seconds"] = timeout.TotalSeconds,
-        }, cancel, async call =>
-        {
-            if (Policy.ModeOf(AgentOperation.Run) == ApprovalMode.Deny) throw new PermissionDeniedException($"running '{PathGuard.Printable(program)}' is refused: the policy denies 'run'");
-            var resolvedArgs = CommandAllowList.Match(Policy.Commands, program, arguments, a => Paths.Resolve(a, PathAccess.Read).FullPath);
-            var wd = call.Resolve(workingDirectory, PathAccess.Read, "resolved_directory");
-            if (wd.Kind != FileKind.Directory) throw new DirectoryNotFoundException($"'{wd.DisplayPath}' is not a directory");
+            var (resolvedArgs, wd) = CheckRun(program, arguments, workingDirectory, call);
             var executable = CommandAllowList.FindExecutable(program);
             var commandLine = string.Join(' ', new[] { program }.Concat(resolvedArgs.Select(CommandAllowList.Quote)));
             await AuthorizeAsync(call, new PlannedAction(AgentOperation.Run, wd.DisplayPath, null, commandLine), null, cancel).ConfigureAwait(false);
@@ -255,6 +246,111 @@ public sealed class PolicyWorkspace : IAgentWorkspace, IDisposable
             call.Result = result.TimedOut ? $"timed out after {limit.TotalSeconds:0.#} s" : $"exit {result.ExitCode}";
             return result;
         });
+
+    /// <summary>
+    /// Checks, without making it, whether the policy lets a change happen: its path (and a move's target) resolve inside
+    /// a root that may change, and its operation is not denied. Null when it may (an "ask" operation is still asked
+    /// about when it happens), else why not. A refusal is audited as a refused row of the operation's tool
+    /// (<c>write_file</c>, <c>move_file</c>, <c>delete_file</c>; "refused: checked before running"), so a change a run
+    /// could never make is found before the run spends time on anything else.
+    /// </summary>
+    /// <exception cref="ArgumentException">The action is a read or a command (see <see cref="CheckCommand"/>).</exception>
+    public string? Check(PlannedAction action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        var tool = action.Operation switch
+        {
+            AgentOperation.Create or AgentOperation.Overwrite => "write_file",
+            AgentOperation.Move => "move_file",
+            AgentOperation.Delete => "delete_file",
+            _ => throw new ArgumentException($"only changes are checked this way, not '{action.Operation}'", nameof(action)),
+        };
+        _gate.Wait();
+        try
+        {
+            var r = Paths.Resolve(action.Path, PathAccess.Write);
+            if (action.Target != null) Paths.Resolve(action.Target, PathAccess.Write);
+            var op = action.Operation.ToString().ToLowerInvariant();
+            if (Policy.ModeOf(action.Operation) == ApprovalMode.Deny) throw new PermissionDeniedException($"{op} '{r.DisplayPath}' is refused: the policy denies '{op}'");
+            return null;
+        }
+        catch (PermissionDeniedException e)
+        {
+            var args = new JsonObject { ["path"] = action.Path };
+            if (action.Target != null) args["to"] = action.Target;
+            _state.Audit.Append(RunId, _options.Actor, tool, args.ToJsonString(), AuditDecision.Denied, e.Message, "refused: checked before running");
+            return e.Message;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Checks, without running anything, whether the policy lets <paramref name="program"/> run with
+    /// <paramref name="arguments"/> in <paramref name="workingDirectory"/> (as <see cref="RunCommandAsync"/> would check
+    /// it): null when it may (its mode is auto, or ask and it will be asked about when it runs), else why not. A refusal
+    /// is audited as a refused <c>run_command</c> row ("refused: checked before running"), so a command a run can never
+    /// use is found before the run spends time on anything else.
+    /// </summary>
+    public string? CheckCommand(string program, IReadOnlyList<string> arguments, string workingDirectory)
+    {
+        _gate.Wait();
+        try
+        {
+            CheckRun(program, arguments, workingDirectory, null);
+            return null;
+        }
+        catch (PermissionDeniedException e)
+        {
+            _state.Audit.Append(RunId, _options.Actor, "run_command", RunArguments(program, arguments, workingDirectory, null).ToJsonString(), AuditDecision.Denied, e.Message,
+                "refused: checked before running");
+            return e.Message;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>A mark of the changes journalled so far (by any run), for <see cref="RevertToAsync"/>.</summary>
+    public long ChangeMark()
+    {
+        _gate.Wait();
+        try
+        {
+            return _state.Journal.LastSeq();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Takes back this run's changes journalled after <paramref name="mark"/>, newest first (see
+    /// <see cref="ChangeJournal.Undo"/>): created files go to the trash, overwritten and deleted content comes back, moved
+    /// files move back, directories created are removed when empty. Taking back is not a new action of the agent: like
+    /// <c>hearth agent undo</c> it needs no permission, but each step is audited as a <c>revert</c> row of this run, and
+    /// the changes are marked undone, so undoing the run later leaves them be. A file changed since by something else is
+    /// left alone. Nothing was changed in a dry run, so nothing is taken back.
+    /// </summary>
+    /// <returns>One line for each change that could not be taken back (empty when every one was).</returns>
+    public async Task<IReadOnlyList<string>> RevertToAsync(long mark, CancellationToken cancel = default)
+    {
+        await _gate.WaitAsync(cancel).ConfigureAwait(false);
+        try
+        {
+            var outcomes = _state.Journal.Undo(RunId, mark);
+            foreach (var o in outcomes) AgentMaintenance.AuditOutcome(_state, RunId, _options.Actor, "revert", o);
+            return [.. outcomes.Where(o => o.Conflict).Select(o => $"{o.Entry.Path}: {o.Outcome}")];
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
 
     /// <inheritdoc/>
     public void RecordRejectedCall(string tool, string argumentsJson, string reason)
@@ -355,6 +451,31 @@ public sealed class PolicyWorkspace : IAgentWorkspace, IDisposable
         {
             lock (_actions) _actions.Add(new ActionRecord(call.Action, call.Decision, call.Reason));
         }
+    }
+
+    private static JsonObject RunArguments(string program, IReadOnlyList<string> arguments, string workingDirectory, TimeSpan? timeout)
+    {
+        var json = new JsonObject
+        {
+            ["program"] = program,
+            ["arguments"] = new JsonArray([.. arguments.Select(a => (JsonNode?)JsonValue.Create(a))]),
+            ["working_directory"] = workingDirectory,
+        };
+        if (timeout is { } t) json["timeout_seconds"] = t.TotalSeconds;
+        return json;
+    }
+
+    /// <summary>The policy's checks of a command: run not denied, the program and arguments on the allow-list (each
+    /// <c>{path}</c> argument resolved), the working directory a directory inside a root.</summary>
+    /// <exception cref="PermissionDeniedException">The policy refuses it.</exception>
+    /// <exception cref="DirectoryNotFoundException">The working directory is not a directory.</exception>
+    private (IReadOnlyList<string> Arguments, ResolvedPath Directory) CheckRun(string program, IReadOnlyList<string> arguments, string workingDirectory, Call? call)
+    {
+        if (Policy.ModeOf(AgentOperation.Run) == ApprovalMode.Deny) throw new PermissionDeniedException($"running '{PathGuard.Printable(program)}' is refused: the policy denies 'run'");
+        var resolvedArgs = CommandAllowList.Match(Policy.Commands, program, arguments, a => Paths.Resolve(a, PathAccess.Read).FullPath);
+        var wd = call != null ? call.Resolve(workingDirectory, PathAccess.Read, "resolved_directory") : Paths.Resolve(workingDirectory, PathAccess.Read);
+        if (wd.Kind != FileKind.Directory) throw new DirectoryNotFoundException($"'{wd.DisplayPath}' is not a directory");
+        return (resolvedArgs, wd);
     }
 
     /// <summary>Refuses an action whose operation the policy denies, before anything else is looked at.</summary>
@@ -481,7 +602,8 @@ public static class AgentMaintenance
         return (runId, outcomes);
     }
 
-    private static void AuditOutcome(AgentStateStore state, string runId, string actor, string tool, JournalOutcome o)
+    /// <summary>Writes the audit row of one journal entry settled by recovery, undo or a revert.</summary>
+    internal static void AuditOutcome(AgentStateStore state, string runId, string actor, string tool, JournalOutcome o)
     {
         var args = new JsonObject
         {

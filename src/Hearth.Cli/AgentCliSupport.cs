@@ -6,6 +6,7 @@ using Hearth.Agents.Approval;
 using Hearth.Agents.Journal;
 using Hearth.Agents.Plans;
 using Hearth.Agents.Policy;
+using Microsoft.Extensions.AI;
 
 namespace Hearth.Cli;
 
@@ -45,14 +46,15 @@ internal sealed class AgentCliSupport
     }
 
     /// <summary>
-    /// The policy: the <c>--policy</c> file, or else (when <paramref name="defaultRoot"/> is given) the default policy with
-    /// that directory as its one read-write root; <c>--state</c> overrides its state directory.
+    /// The policy: the <c>--policy</c> file, or else (when <paramref name="derive"/> is given) the policy it derives
+    /// from the command's arguments; <c>--state</c> overrides its state directory.
     /// </summary>
-    public AgentPolicy LoadPolicy(ParseResult r, string? defaultRoot = null)
+    /// <exception cref="ArgumentException">There is no <c>--policy</c> and nothing to derive one from.</exception>
+    public AgentPolicy LoadPolicy(ParseResult r, Func<AgentPolicy>? derive = null)
     {
         AgentPolicy policy;
         if (r.GetValue(Policy) is { } file) policy = AgentPolicyLoader.Load(file);
-        else if (defaultRoot != null) policy = AgentPolicy.ForDirectory(defaultRoot);
+        else if (derive != null) policy = derive();
         else throw new ArgumentException("give a policy file with --policy");
         return r.GetValue(State) is { } state ? policy with { StateDirectory = Path.GetFullPath(state) } : policy;
     }
@@ -131,5 +133,15 @@ internal sealed class AgentCliSupport
     private sealed class SyncProgress(Action<PlanStepResult> report) : IProgress<PlanStepResult>
     {
         public void Report(PlanStepResult value) => report(value);
+    }
+}
+
+/// <summary>A chat client that also disposes what it was built on (the loaded model) when it is disposed.</summary>
+internal sealed class OwningChatClient(IChatClient inner, IDisposable owned) : DelegatingChatClient(inner)
+{
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) owned.Dispose();
     }
 }

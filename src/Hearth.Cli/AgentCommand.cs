@@ -16,7 +16,7 @@ internal static class AgentCommand
         agent.Subcommands.Add(AgentJournalCommands.Runs(stdout));
         agent.Subcommands.Add(AgentJournalCommands.Log(stdout));
         agent.Subcommands.Add(AgentPolicyCommand.Create(stdout));
-        agent.Subcommands.Add(AgentExtractCommand.Create(stdout, stderr));
+        agent.Subcommands.Add(AgentExtractCommand.Create(stdin, stdout, stderr));
         agent.Subcommands.Add(AgentCodeCommand.Create(stdin, stdout, stderr));
         return agent;
     }

@@ -1,6 +1,8 @@
 using System.CommandLine;
+using Hearth.Agents.Documents;
 using Hearth.Agents.Organizer;
 using Hearth.Agents.Plans;
+using Hearth.Agents.Policy;
 using Hearth.Chat;
 using Hearth.Generation;
 using Hearth.Models;
@@ -8,14 +10,16 @@ using Microsoft.Extensions.AI;
 
 namespace Hearth.Cli;
 
-/// <summary><c>hearth agent organize DIR --instructions "..."</c>: sort a folder's files under the policy.</summary>
+/// <summary>
+/// <c>hearth agent organize DIR --instructions "..."</c>: sort a folder's files under the policy. The organizer reads
+/// text from plain text and Markdown, and through the documents extractor from Word files, PDFs and images (OCR).
+/// </summary>
 internal static class AgentOrganizeCommand
 {
     /// <param name="stdin">Answers to approval prompts.</param>
     /// <param name="stdout">The plan and the results.</param>
     /// <param name="stderr">Approval prompts and recovery notes.</param>
-    /// <param name="extractors">Text extractors for more file types (Word, PDF, OCR), tried before plain text.</param>
-    public static Command Create(TextReader stdin, TextWriter stdout, TextWriter stderr, IEnumerable<IFileTextExtractor>? extractors = null)
+    public static Command Create(TextReader stdin, TextWriter stdout, TextWriter stderr)
     {
         var dir = new Argument<string>("dir") { Description = "the folder whose files to organize (its files, not its subfolders)" };
         var instructions = new Option<string>("--instructions", "-i")
@@ -26,18 +30,20 @@ internal static class AgentOrganizeCommand
         var model = new Option<string?>("--model") { Description = "a GGUF model that proposes the plan as constrained JSON (the rules still hold); default: the rules alone" };
         var template = new Option<string?>("--template") { Description = "chat template file for --model" };
         var planOut = new Option<string?>("--plan-out") { Description = "also write the plan as JSON here (apply it later with 'hearth agent apply')" };
+        var lang = new Option<string>("--lang") { Description = "Tesseract OCR languages for images and scanned PDFs, '+'-separated", DefaultValueFactory = _ => new DocumentTextOptions().OcrLanguages };
         var common = new AgentCliSupport();
         var cmd = new Command("organize", "Propose folders and names for a folder's files and apply them under the policy (without --policy: the folder is the one read-write root, moves are asked for).")
         {
-            dir, instructions, model, template, planOut,
+            dir, instructions, model, template, planOut, lang,
         };
         common.AddTo(cmd, changes: true);
         cmd.SetAction(async (r, cancel) =>
         {
             var folder = r.GetValue(dir)!;
-            var policy = common.LoadPolicy(r, defaultRoot: folder);
+            var documents = new DocumentFileTextExtractor(new DocumentTextOptions { OcrLanguages = r.GetValue(lang)! });
+            var policy = common.LoadPolicy(r, () => AgentPolicy.ForDirectory(folder));
             using var ws = common.Open(r, policy, "organize", $"organize {folder}", stdin, stderr);
-            var organizer = new FileOrganizer(ws, [.. extractors ?? [], new PlainTextExtractor()]);
+            var organizer = new FileOrganizer(ws, [documents, new PlainTextExtractor()]);
             OrganizeProposal proposal;
             if (r.GetValue(model) is { } modelPath)
             {

@@ -81,6 +81,26 @@ public sealed class AgentCommandTests : IDisposable
     }
 
     [Fact]
+    public void OrganizeReadsWordFilesAndImagesThroughTheDocumentsExtractor()
+    {
+        // Names that say nothing and modification times of another year: only the text (Word, OCR) can place them.
+        string[] invoice = ["ACME Ltd", "INVOICE", "Invoice date: 2023-11-02", "Total: 120 EUR"];
+        File.WriteAllBytes(Path.Combine(_box.Root, "letter.docx"), Documents.TestDocuments.Docx(invoice));
+        var scratch = Path.Combine(_box.Dir, "render");
+        var scan = Documents.TestDocuments.ScannedPdf(Documents.TestDocuments.RenderTiff(scratch, invoice, "DejaVu Sans"));
+        File.WriteAllBytes(Path.Combine(_box.Root, "scan-0001.png"), Documents.TestDocuments.RenderPdf(scratch, scan, "png"));
+        var holiday = Documents.TestDocuments.ScannedPdf(Documents.TestDocuments.RenderTiff(scratch, ["Sunny beach"], "DejaVu Sans"));
+        File.WriteAllBytes(Path.Combine(_box.Root, "holiday.png"), Documents.TestDocuments.RenderPdf(scratch, holiday, "png"));
+        foreach (var f in Directory.GetFiles(_box.Root)) File.SetLastWriteTimeUtc(f, new DateTime(2019, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+
+        var (code, stdout, stderr) = Organize("", "--yes", "--lang", "eng");
+        Assert.True(code == 0, stdout + stderr);
+        Assert.True(File.Exists(Path.Combine(_box.Root, "Invoices", "2023", "letter.docx")), stdout);
+        Assert.True(File.Exists(Path.Combine(_box.Root, "Invoices", "2023", "scan-0001.png")), stdout);
+        Assert.True(File.Exists(Path.Combine(_box.Root, "holiday.png"))); // its text says nothing of invoices
+    }
+
+    [Fact]
     public void APolicyThatDeniesMovesMakesTheStepsFail()
     {
         Seed();
@@ -125,6 +145,20 @@ public sealed class AgentCommandTests : IDisposable
         var bad = CliRunner.Run("agent", "policy", file);
         Assert.Equal(1, bad.Code);
         Assert.Contains("p.yaml:3:", bad.Err);
+    }
+
+    [Fact]
+    public void TheReadmeShowsThePolicyHearthAgentPolicyPrints()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(dir!.FullName, "Hearth.sln"))) dir = dir.Parent;
+        var readme = File.ReadAllText(Path.Combine(dir.FullName, "README.md")).ReplaceLineEndings("\n");
+        const string marker = "<!-- agent-policy-example -->\n```yaml\n";
+        int start = readme.IndexOf(marker, StringComparison.Ordinal);
+        Assert.True(start >= 0, "README.md lacks the agent policy example");
+        start += marker.Length;
+        var shown = readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+        Assert.Equal(CliRunner.Run("agent", "policy").Out.ReplaceLineEndings("\n").TrimEnd(), shown.TrimEnd());
     }
 
     [Fact]

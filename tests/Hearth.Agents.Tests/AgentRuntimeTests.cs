@@ -130,7 +130,7 @@ public sealed class AgentRuntimeTests : IDisposable
         return matcher.TryAcceptText(text) && matcher.IsComplete;
     }
 
-    private static string? ResultOf(List<ChatMessage> seen) => seen.Last().Contents.OfType<FunctionResultContent>().Single().Result?.ToString();
+    private static string? ResultOf(IReadOnlyList<ChatMessage> seen) => seen.Last().Contents.OfType<FunctionResultContent>().Single().Result?.ToString();
 
     /// <summary>TEST DOUBLE: a model that never answers until cancelled.</summary>
     private sealed class HangingChatClientDouble : IChatClient

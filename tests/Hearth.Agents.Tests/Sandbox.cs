@@ -90,3 +90,16 @@ internal sealed class RecordingApprovalProvider(params ApprovalDecision[] answer
         return Task.FromResult(_answers.Count > 0 ? _answers.Dequeue() : ApprovalDecision.Deny);
     }
 }
+
+/// <summary>Test approval provider standing in for a person at the prompt who answers by a rule: a request is approved
+/// when every action in it passes <paramref name="approve"/>. It records every request.</summary>
+internal sealed class RuleApprovalProvider(Func<PlannedAction, bool> approve) : IApprovalProvider
+{
+    public List<ApprovalRequest> Requests { get; } = [];
+
+    public Task<ApprovalDecision> RequestAsync(ApprovalRequest request, CancellationToken cancel = default)
+    {
+        lock (Requests) Requests.Add(request);
+        return Task.FromResult(request.Actions.All(approve) ? ApprovalDecision.Approve : ApprovalDecision.Deny);
+    }
+}

@@ -4,15 +4,33 @@ namespace Hearth.Agents.Tests;
 
 /// <summary>
 /// TEST DOUBLE standing in for an instruction-tuned model, which cannot run here: each call answers with the next
-/// scripted message (tool calls or text; the last one repeats) and records what it was sent and with which options.
-/// It never looks at the policy: whatever it "decides" must be stopped by the runtime.
+/// scripted step, and the last step repeats (with no steps at all it answers the text "done"). A step is a fixed message
+/// (tool calls or text) or a function of the conversation so far (to look at what the agent reported, or to answer from
+/// the prompt). It records what it was sent and with which options. It never looks at the policy: whatever it
+/// "decides" must be stopped by the runtime.
 /// </summary>
-internal sealed class ScriptedChatClientDouble(params ChatMessage[] script) : IChatClient
+internal sealed class ScriptedChatClientDouble : IChatClient
 {
+    private readonly Func<IReadOnlyList<ChatMessage>, ChatMessage>[] _steps;
+    private readonly object _lock = new();
     private int _next;
 
+    public ScriptedChatClientDouble()
+        : this(Array.Empty<Func<IReadOnlyList<ChatMessage>, ChatMessage>>())
+    {
+    }
+
+    /// <summary>Fixed answers, in order.</summary>
+    public ScriptedChatClientDouble(params ChatMessage[] script)
+        : this([.. script.Select(m => (Func<IReadOnlyList<ChatMessage>, ChatMessage>)(_ => m))])
+    {
+    }
+
+    /// <summary>Answers computed from the conversation, in order.</summary>
+    public ScriptedChatClientDouble(params Func<IReadOnlyList<ChatMessage>, ChatMessage>[] steps) => _steps = steps;
+
     /// <summary>The messages of each call, in order.</summary>
-    public List<List<ChatMessage>> Seen { get; } = [];
+    public List<IReadOnlyList<ChatMessage>> Seen { get; } = [];
 
     /// <summary>The options of each call.</summary>
     public List<ChatOptions?> Options { get; } = [];
@@ -27,12 +45,23 @@ internal sealed class ScriptedChatClientDouble(params ChatMessage[] script) : IC
     /// <summary>A text answer.</summary>
     public static ChatMessage Say(string text) => new(ChatRole.Assistant, text);
 
+    /// <summary>The text of the last tool result in a conversation.</summary>
+    public static string LastToolResult(IReadOnlyList<ChatMessage> history) =>
+        history.Last(m => m.Role == ChatRole.Tool).Contents.OfType<FunctionResultContent>().Last().Result?.ToString() ?? "";
+
     public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        Seen.Add(messages.ToList());
-        Options.Add(options);
-        return Task.FromResult(new ChatResponse(script[Math.Min(_next++, script.Length - 1)]));
+        var seen = messages.ToList();
+        Func<IReadOnlyList<ChatMessage>, ChatMessage>? step;
+        lock (_lock)
+        {
+            Seen.Add(seen);
+            Options.Add(options);
+            step = _steps.Length == 0 ? null : _steps[Math.Min(_next++, _steps.Length - 1)];
+        }
+
+        return Task.FromResult(new ChatResponse(step?.Invoke(seen) ?? Say("done")));
     }
 
     public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>

@@ -129,4 +129,53 @@ public sealed class UndoTests : IDisposable
         Assert.Empty(again);
         Assert.Equal(files, Sandbox.Tree(_box.Root));
     }
+
+    [Fact]
+    public async Task ARunTakesBackItsOwnChangesAfterAMarkAndUndoThenTakesBackTheRest()
+    {
+        Seed();
+        var files = Sandbox.Tree(_box.Root);
+        var dirs = Sandbox.Directories(_box.Root);
+        string runId;
+        using (var ws = _box.Open(_box.Policy((AgentOperation.Create, ApprovalMode.Auto), (AgentOperation.Overwrite, ApprovalMode.Auto), (AgentOperation.Move, ApprovalMode.Auto))))
+        {
+            runId = ws.RunId;
+            await ws.WriteFileAsync("report.txt", "version 2"u8.ToArray());
+            var afterFirst = Sandbox.Tree(_box.Root);
+            long mark = ws.ChangeMark();
+            await ws.WriteFileAsync("report.txt", "version 3"u8.ToArray());
+            await ws.WriteFileAsync("deep/new/file.txt", "created"u8.ToArray());
+            await ws.MoveAsync("inbox/notes.md", "notes.md");
+
+            // Deletes are denied here, yet the created file and its folders go: taking back needs no permission.
+            Assert.Empty(await ws.RevertToAsync(mark));
+            Assert.Equal(afterFirst, Sandbox.Tree(_box.Root));
+            Assert.False(Directory.Exists(Path.Combine(_box.Root, "deep")));
+            var reverts = ws.State.Audit.Read(runId).Where(e => e.Tool == "revert").ToList();
+            Assert.Equal(5, reverts.Count); // the move, the file, its two folders, the overwrite
+            Assert.All(reverts, e => Assert.Equal(Audit.AuditDecision.Allowed, e.Decision));
+        }
+
+        using var state = AgentStateStore.Open(_box.State);
+        var (_, outcomes) = AgentMaintenance.Undo(state, runId);
+        Assert.Equal("restored", Assert.Single(outcomes).Outcome); // only the change before the mark is left to undo
+        Assert.Equal(files, Sandbox.Tree(_box.Root));
+        Assert.Equal(dirs, Sandbox.Directories(_box.Root));
+    }
+
+    [Fact]
+    public async Task AChangeCheckedBeforehandIsRefusedAndAuditedWithoutBeingMade()
+    {
+        Seed();
+        using var ws = _box.Open(_box.Policy((AgentOperation.Create, ApprovalMode.Ask)));
+        Assert.Null(ws.Check(new Approval.PlannedAction(AgentOperation.Create, "new.txt")));
+        Assert.Contains("denies 'delete'", ws.Check(new Approval.PlannedAction(AgentOperation.Delete, "report.txt")));
+        Assert.Contains("outside every workspace root", ws.Check(new Approval.PlannedAction(AgentOperation.Move, "report.txt", "../away.txt")));
+        Assert.Contains("denies 'run'", ws.CheckCommand("wc", ["-l", "report.txt"], "."));
+        var rows = ws.State.Audit.Read(ws.RunId);
+        Assert.Equal(["delete_file", "move_file", "run_command"], rows.Select(r => r.Tool));
+        Assert.All(rows, r => Assert.Equal((Audit.AuditDecision.Denied, "refused: checked before running"), (r.Decision, r.Result)));
+        Assert.True(File.Exists(Path.Combine(_box.Root, "report.txt")));
+        Assert.Empty(ws.State.Journal.Entries());
+    }
 }

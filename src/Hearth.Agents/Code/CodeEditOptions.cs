@@ -188,7 +188,8 @@ public sealed record CodeEditResult(CodeEditOutcome Outcome, int Steps, IReadOnl
 }
 
 /// <summary>
-/// Reverting a failed edit did not bring every file back to its bytes before the edit; the repository needs a look (the
-/// workspace's journal can undo the edit's writes). The message names each file and what went wrong.
+/// Reverting a failed edit did not bring every file back to its bytes before the edit (a file was changed meanwhile by
+/// something else, such as the check command); the repository needs a look. The message names each file and what went
+/// wrong; the edit's writes that were not taken back stay in the journal (<c>hearth agent undo</c>).
 /// </summary>
 public sealed class EditRevertException(string message, Exception? inner = null) : IOException(message, inner);

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Hearth.Agents.Policy;
 using Microsoft.Extensions.AI;
 
 namespace Hearth.Agents.Code;
@@ -15,11 +16,12 @@ namespace Hearth.Agents.Code;
 /// until it calls <c>finish</c> or the step budget is spent.
 /// </summary>
 /// <remarks>
-/// Every read, write, move, delete and command goes through the <see cref="IAgentWorkspace"/>, which checks the
-/// permission policy, audits and journals it; the session itself never touches the file system. Reverting a created
-/// file deletes it, so a policy that forbids deletes makes a failed creation unrevertable (an
-/// <see cref="EditRevertException"/>). The loop is the session's own rather than <c>ToolCallingLoop</c>'s: it ends on
-/// <c>finish</c>, not on a text answer, and can require a tool call on every step.
+/// Every read, write, move, delete and command goes through the <see cref="PolicyWorkspace"/>, which checks the
+/// permission policy, audits and journals it; the session itself never touches the file system. A failed edit is taken
+/// back from the workspace's journal (<see cref="PolicyWorkspace.RevertToAsync"/>), not by new writes and deletes, so
+/// it needs no delete permission and
+/// <c>hearth agent undo</c> afterwards takes back only the kept edits. The loop is the session's own rather than
+/// <c>ToolCallingLoop</c>'s: it ends on <c>finish</c>, not on a text answer, and can require a tool call on every step.
 /// </remarks>
 public sealed class CodeEditSession
 {
@@ -41,15 +43,15 @@ public sealed class CodeEditSession
     private static readonly string[] s_skippedDirectories = ["bin", "obj", ".git", ".vs", "node_modules"];
 
     private readonly IChatClient _client;
-    private readonly IAgentWorkspace _workspace;
+    private readonly PolicyWorkspace _workspace;
     private readonly CodeEditOptions _options;
     private readonly string _root;
 
     /// <param name="client">The model (any <see cref="IChatClient"/> that can call tools).</param>
-    /// <param name="workspace">Every file and process operation goes through it.</param>
+    /// <param name="workspace">Every file and process operation goes through it; failed edits are taken back from its journal.</param>
     /// <param name="options">The repository, task, check command and bounds.</param>
     /// <exception cref="ArgumentException">An option is unusable.</exception>
-    public CodeEditSession(IChatClient client, IAgentWorkspace workspace, CodeEditOptions options)
+    public CodeEditSession(IChatClient client, PolicyWorkspace workspace, CodeEditOptions options)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(workspace);
@@ -176,15 +178,15 @@ public sealed class CodeEditSession
         if (_options.DryRun)
             return new EditAttempt { Step = step, Diff = diff, Status = EditStatus.Validated, Files = files, Message = $"validated (dry run, nothing written): {string.Join(", ", files)}" };
 
-        var undo = new Stack<Func<Task>>();
+        long mark = _workspace.ChangeMark();
         try
         {
-            foreach (var change in changes) await WriteAsync(change, undo, cancel).ConfigureAwait(false);
+            foreach (var change in changes) await WriteAsync(change, cancel).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             // Cancelled or failed half-way: what was written goes back either way.
-            await RevertAsync(changes, undo).ConfigureAwait(false);
+            await RevertAsync(changes, mark).ConfigureAwait(false);
             if (e is not (PermissionDeniedException or IOException or UnauthorizedAccessException)) throw;
             var reason = e is PermissionDeniedException ? EditRefusal.PermissionDenied : EditRefusal.WriteFailed;
             return Refused(reason, $"refused: writing the edit failed ({e.Message}); nothing was kept", files, []);
@@ -201,7 +203,7 @@ public sealed class CodeEditSession
         catch (Exception e)
         {
             // An edit is kept only after its check passed: cancelled, refused or unstartable, it goes back.
-            await RevertAsync(changes, undo).ConfigureAwait(false);
+            await RevertAsync(changes, mark).ConfigureAwait(false);
             if (e is OperationCanceledException) throw;
             var reason = e is PermissionDeniedException ? EditRefusal.PermissionDenied : EditRefusal.CheckDidNotRun;
             return Refused(reason, $"reverted: the check command `{check}` could not run ({e.Message})", files, []);
@@ -216,7 +218,7 @@ public sealed class CodeEditSession
             };
         }
 
-        await RevertAsync(changes, undo).ConfigureAwait(false);
+        await RevertAsync(changes, mark).ConfigureAwait(false);
         var how = run.TimedOut ? $"ran past {_options.CheckTimeout.TotalSeconds:0} s and was stopped" : $"failed with exit code {run.ExitCode}";
         return new EditAttempt
         {
@@ -324,54 +326,43 @@ public sealed class CodeEditSession
         _ => EditRefusal.Conflict,
     };
 
-    /// <summary>Writes one file's change, pushing what undoes each step.</summary>
-    private async Task WriteAsync(FileChange change, Stack<Func<Task>> undo, CancellationToken cancel)
+    /// <summary>Writes one file's change through the workspace (which journals it).</summary>
+    private async Task WriteAsync(FileChange change, CancellationToken cancel)
     {
         var (from, to, before, after) = change;
         if (from != null && to != null && from.Full != to.Full)
         {
             await _workspace.MoveAsync(from.Full, to.Full, cancel).ConfigureAwait(false);
-            undo.Push(() => _workspace.MoveAsync(to.Full, from.Full, CancellationToken.None));
-            if (!before.AsSpan().SequenceEqual(after))
-            {
-                await _workspace.WriteFileAsync(to.Full, after, cancel).ConfigureAwait(false);
-                undo.Push(() => _workspace.WriteFileAsync(to.Full, before, CancellationToken.None));
-            }
+            if (!before.AsSpan().SequenceEqual(after)) await _workspace.WriteFileAsync(to.Full, after, cancel).ConfigureAwait(false);
         }
         else if (to == null)
         {
             await _workspace.DeleteAsync(from!.Full, cancel).ConfigureAwait(false);
-            undo.Push(() => _workspace.WriteFileAsync(from.Full, before, CancellationToken.None));
         }
         else
         {
             await _workspace.WriteFileAsync(to.Full, after, cancel).ConfigureAwait(false);
-            undo.Push(from == null
-                ? () => _workspace.DeleteAsync(to.Full, CancellationToken.None)
-                : () => _workspace.WriteFileAsync(to.Full, before, CancellationToken.None));
         }
     }
 
     /// <summary>
-    /// Undoes the writes made (newest first), then reads every touched path back and checks it holds its bytes before the
-    /// edit (or is absent, when it was).
+    /// Takes back every change the workspace journalled after <paramref name="mark"/> (newest first), then reads every
+    /// touched path back and checks it holds its bytes before the edit (or is absent, when it was).
     /// </summary>
-    /// <exception cref="EditRevertException">An undo step failed, or a file does not read back as it was.</exception>
-    private async Task RevertAsync(List<FileChange> changes, Stack<Func<Task>> undo)
+    /// <exception cref="EditRevertException">A change could not be taken back (a file changed by something else meanwhile,
+    /// such as the check command), or a file does not read back as it was.</exception>
+    private async Task RevertAsync(List<FileChange> changes, long mark)
     {
         var failures = new List<string>();
         Exception? first = null;
-        while (undo.TryPop(out var step))
+        try
         {
-            try
-            {
-                await step().ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is PermissionDeniedException or IOException or UnauthorizedAccessException)
-            {
-                first ??= e;
-                failures.Add(e.Message);
-            }
+            failures.AddRange(await _workspace.RevertToAsync(mark, CancellationToken.None).ConfigureAwait(false));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            first = e;
+            failures.Add(e.Message);
         }
 
         foreach (var (from, to, before, _) in changes)
@@ -445,8 +436,12 @@ public sealed class CodeEditSession
     private async Task<string> OpeningAsync(CancellationToken cancel)
     {
         var listed = await _workspace.ListFilesAsync(_root, recursive: true, cancel).ConfigureAwait(false);
+        // The workspace names files relative to its policy's first root (which may be above the repository), or in full
+        // under other roots; the model sees them relative to the repository.
+        var primary = _workspace.Paths.Roots[0].Path;
+        var repository = _workspace.Paths.Resolve(_root, PathAccess.Read).FullPath;
         var files = listed
-            .Select(p => (Path.IsPathRooted(p) ? Path.GetRelativePath(_root, p) : p).Replace(Path.DirectorySeparatorChar, '/'))
+            .Select(p => Path.GetRelativePath(repository, Path.IsPathFullyQualified(p) ? p : Path.Join(primary, p)).Replace(Path.DirectorySeparatorChar, '/'))
             .Where(p => !p.Split('/').Any(s => s == ".." || s_skippedDirectories.Contains(s, StringComparer.Ordinal)))
             .Order(StringComparer.Ordinal)
             .ToList();

@@ -23,6 +23,11 @@ public sealed record DocumentExtractionOptions
 /// <param name="Failure">Why it gave no row, when it did not.</param>
 public sealed record DocumentOutcome(string SourceFile, DocumentText? Text, ExtractedRow? Row, FilledFields? Fields, FailedDocument? Failure);
 
+/// <summary>What a job will read: its plan, from <see cref="DocumentExtractionJob.ScanAsync"/>.</summary>
+/// <param name="Documents">The documents read, one row or failure each, in ordinal order of path (as the workspace listed them).</param>
+/// <param name="Skipped">Files listed that are not of a type read (.xlsx, .json, ...).</param>
+public sealed record ExtractionPlan(IReadOnlyList<string> Documents, IReadOnlyList<string> Skipped);
+
 /// <summary>What a job did.</summary>
 /// <param name="Rows">One per document that gave a row, in file order.</param>
 /// <param name="Failures">One per document that gave none, in file order.</param>
@@ -57,28 +62,48 @@ public sealed class DocumentExtractionJob
     }
 
     /// <summary>
-    /// Extracts every supported document under <paramref name="directory"/> (in ordinal order of path) and writes the
-    /// workbook to <paramref name="outputPath"/>. <paramref name="onDocument"/> hears of each document as it is done.
+    /// Lists <paramref name="directory"/> through the workspace (checked and audited) and splits its files, in ordinal
+    /// order of path, into the documents a job reads and the files it skips (types it does not read): a job's plan.
+    /// </summary>
+    /// <exception cref="PermissionDeniedException">The workspace refused to list the folder.</exception>
+    public static async Task<ExtractionPlan> ScanAsync(IAgentWorkspace workspace, string directory, bool recursive, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        ArgumentNullException.ThrowIfNull(directory);
+        var files = (await workspace.ListFilesAsync(directory, recursive, cancel).ConfigureAwait(false)).Order(StringComparer.Ordinal).ToList();
+        return new ExtractionPlan([.. files.Where(DocumentTextExtractor.IsSupported)], [.. files.Where(f => !DocumentTextExtractor.IsSupported(f))]);
+    }
+
+    /// <summary>
+    /// Extracts every supported document under <paramref name="directory"/> (in ordinal order of path, see
+    /// <see cref="ScanAsync"/>) and writes the workbook to <paramref name="outputPath"/>. <paramref name="onDocument"/>
+    /// hears of each document as it is done.
     /// </summary>
     /// <exception cref="PermissionDeniedException">The workspace refused to list the folder or to write the workbook.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancel"/> fired; nothing was written.</exception>
     public async Task<ExtractionReport> RunAsync(string directory, string outputPath, Action<DocumentOutcome>? onDocument = null, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        var plan = await ScanAsync(_workspace, directory, _options.Recursive, cancel).ConfigureAwait(false);
+        return await RunAsync(plan, outputPath, onDocument, cancel).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Extracts the documents of a plan (made by <see cref="ScanAsync"/> and shown to a person first), in its order, and
+    /// writes the workbook to <paramref name="outputPath"/>. <paramref name="onDocument"/> hears of each document as it
+    /// is done.
+    /// </summary>
+    /// <exception cref="PermissionDeniedException">The workspace refused to write the workbook.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancel"/> fired; nothing was written.</exception>
+    public async Task<ExtractionReport> RunAsync(ExtractionPlan plan, string outputPath, Action<DocumentOutcome>? onDocument = null, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(outputPath);
-        var files = (await _workspace.ListFilesAsync(directory, _options.Recursive, cancel).ConfigureAwait(false)).Order(StringComparer.Ordinal).ToList();
         var rows = new List<ExtractedRow>();
         var failures = new List<FailedDocument>();
-        var skipped = new List<string>();
-        foreach (var file in files)
+        foreach (var file in plan.Documents)
         {
             cancel.ThrowIfCancellationRequested();
-            if (!DocumentTextExtractor.IsSupported(file))
-            {
-                skipped.Add(file);
-                continue;
-            }
-
             var outcome = await ExtractOneAsync(file, cancel).ConfigureAwait(false);
             if (outcome.Row != null) rows.Add(outcome.Row);
             if (outcome.Failure != null) failures.Add(outcome.Failure);
@@ -87,7 +112,7 @@ public sealed class DocumentExtractionJob
 
         var workbook = ExtractionWorkbook.Write(_schema, rows, failures);
         await _workspace.WriteFileAsync(outputPath, workbook, cancel).ConfigureAwait(false);
-        return new ExtractionReport(rows, failures, skipped, outputPath);
+        return new ExtractionReport(rows, failures, plan.Skipped, outputPath);
     }
 
     /// <summary>One document, read through the workspace: its row, or why it has none.</summary>

@@ -243,16 +243,27 @@ public sealed class ChangeJournal
         return new JournalOutcome(e, outcome, conflict);
     }
 
+    /// <summary>The sequence number of the newest entry (of any run), or 0 when the journal is empty: a mark for
+    /// <see cref="Undo(string, long)"/>.</summary>
+    public long LastSeq()
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM journal";
+        return (long)cmd.ExecuteScalar()!;
+    }
+
     /// <summary>
     /// Reverts a run's done changes, newest first: created files go to the trash, overwritten and deleted content comes
     /// back from the trash, moved files move back, directories the run created are removed when empty. A file changed by
     /// something else since (in neither the state before nor after) is left alone and reported as a conflict. Pending
     /// entries are recovered first. Safe to run again after a crash.
     /// </summary>
-    public IReadOnlyList<JournalOutcome> Undo(string runId)
+    /// <param name="runId">The run.</param>
+    /// <param name="afterSeq">Only entries after this mark (<see cref="LastSeq"/>) are reverted; 0 reverts the whole run.</param>
+    public IReadOnlyList<JournalOutcome> Undo(string runId, long afterSeq = 0)
     {
-        var outcomes = new List<JournalOutcome>(Recover().Where(o => o.Entry.RunId == runId));
-        foreach (var e in Entries(runId).Where(e => e.State == JournalState.Done).Reverse())
+        var outcomes = new List<JournalOutcome>(Recover().Where(o => o.Entry.RunId == runId && o.Entry.Seq > afterSeq));
+        foreach (var e in Entries(runId).Where(e => e.State == JournalState.Done && e.Seq > afterSeq).Reverse())
         {
             var (outcome, conflict) = Revert(e);
             if (!conflict) SetState(e.Seq, JournalState.Undone);

@@ -71,14 +71,21 @@ public sealed record CommandRule(string Program, IReadOnlyList<ArgumentPattern> 
 /// A pattern for a whole argument list: one token per argument, the same count as the arguments. A token is either
 /// <c>{path}</c> (an argument that must be a readable path inside a root; the program receives its resolved full
 /// path) or a literal in which <c>*</c> matches any run of characters and <c>?</c> any one character. A wildcard never
-/// matches across arguments.
+/// matches across arguments. An <see cref="Exact"/> pattern has neither: each argument must equal its token.
 /// </summary>
 public sealed record ArgumentPattern(IReadOnlyList<string> Tokens)
 {
     /// <summary>The token that stands for a path inside a root.</summary>
     public const string PathToken = "{path}";
 
-    public override string ToString() => string.Join(' ', Tokens);
+    /// <summary>Each argument must equal its token, character for character (no wildcards, no <c>{path}</c>): the
+    /// one argument list a policy derived from a command line allows. Policy files always give wildcard patterns.</summary>
+    public bool Exact { get; init; }
+
+    /// <summary>A pattern that allows exactly these arguments.</summary>
+    public static ArgumentPattern Exactly(IReadOnlyList<string> arguments) => new(arguments) { Exact = true };
+
+    public override string ToString() => Exact ? string.Join(' ', Tokens.Select(CommandAllowList.Quote)) : string.Join(' ', Tokens);
 }
 
 /// <summary>Budgets and size limits.</summary>
@@ -111,14 +118,19 @@ public sealed record PolicyLimits
 public sealed record AgentPolicy
 {
     /// <summary>The default mode of each operation: reading is automatic, changes are asked for, delete and run are refused.</summary>
-    public static IReadOnlyDictionary<AgentOperation, ApprovalMode> DefaultModes { get; } = new Dictionary<AgentOperation, ApprovalMode>
+    public static IReadOnlyDictionary<AgentOperation, ApprovalMode> DefaultModes { get; } =
+        Modes(read: ApprovalMode.Auto, create: ApprovalMode.Ask, move: ApprovalMode.Ask, overwrite: ApprovalMode.Ask, delete: ApprovalMode.Deny, run: ApprovalMode.Deny);
+
+    /// <summary>A table that gives every operation its mode (for <see cref="Operations"/>).</summary>
+    public static IReadOnlyDictionary<AgentOperation, ApprovalMode> Modes(ApprovalMode read, ApprovalMode create, ApprovalMode move, ApprovalMode overwrite,
+        ApprovalMode delete, ApprovalMode run) => new Dictionary<AgentOperation, ApprovalMode>
     {
-        [AgentOperation.Read] = ApprovalMode.Auto,
-        [AgentOperation.Create] = ApprovalMode.Ask,
-        [AgentOperation.Move] = ApprovalMode.Ask,
-        [AgentOperation.Overwrite] = ApprovalMode.Ask,
-        [AgentOperation.Delete] = ApprovalMode.Deny,
-        [AgentOperation.Run] = ApprovalMode.Deny,
+        [AgentOperation.Read] = read,
+        [AgentOperation.Create] = create,
+        [AgentOperation.Move] = move,
+        [AgentOperation.Overwrite] = overwrite,
+        [AgentOperation.Delete] = delete,
+        [AgentOperation.Run] = run,
     };
 
     /// <summary>The roots, the first being the one relative paths are resolved against. At least one.</summary>

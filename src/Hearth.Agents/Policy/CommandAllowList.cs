@@ -27,7 +27,12 @@ public static class CommandAllowList
             for (int i = 0; i < arguments.Count && ok; i++)
             {
                 var token = pattern.Tokens[i];
-                if (token == ArgumentPattern.PathToken)
+                if (pattern.Exact)
+                {
+                    ok = token == arguments[i];
+                    resolved[i] = arguments[i];
+                }
+                else if (token == ArgumentPattern.PathToken)
                 {
                     try
                     {

@@ -1,4 +1,5 @@
 using System.Text;
+using Hearth.Agents.Approval;
 using Hearth.Agents.Code;
 
 namespace Hearth.Agents.Tests.Code;
@@ -206,8 +207,9 @@ public sealed class DiffPropertyTests : IDisposable
 
             Directory.CreateDirectory(repo);
             foreach (var (name, text) in treeA) Write(repo, name, text);
-            var workspace = new DirectWorkspaceDouble(repo);
-            var session = new CodeEditSession(new ScriptedChatClient(), workspace, new CodeEditOptions { Repository = repo, Task = "-" });
+            // The real workspace, with the moves and deletes a diff asks for approved.
+            using var run = new TestRun(state => CodeEditPolicy.For(repo, null, TimeSpan.FromMinutes(1), state), FixedApprovalProvider.ApproveAll);
+            var session = new CodeEditSession(new ScriptedChatClientDouble(), run.Workspace, new CodeEditOptions { Repository = repo, Task = "-" });
             var attempt = await session.ProposeAsync(1, diff);
             Assert.True(attempt.Status == EditStatus.Kept, $"case {i}: {attempt.Message}\n{diff}");
             var after = Directory.EnumerateFiles(repo, "*", SearchOption.AllDirectories)

@@ -9,8 +9,8 @@ namespace Hearth.Agents.Tests.Code;
 
 /// <summary>
 /// The plumbing on the real engine: stories260K (a tiny story model, not instruction-tuned) with a real tool-calling
-/// template, under constrained tool-call decoding. Its calls must be well-formed; its diffs are validated and refused
-/// cleanly, and nothing is written.
+/// template, under constrained tool-call decoding, through the real policy-backed workspace. Its calls must be
+/// well-formed; its diffs are validated and refused cleanly, and nothing is written.
 /// </summary>
 public sealed class StoriesCodeEditTests : IClassFixture<StoriesCodeEditTests.Model>, IDisposable
 {
@@ -44,7 +44,7 @@ public sealed class StoriesCodeEditTests : IClassFixture<StoriesCodeEditTests.Mo
     [Fact]
     public async Task ConstrainedCallsAreWellFormedAndTheirDiffsAreRefusedCleanly()
     {
-        var workspace = new DirectWorkspaceDouble(_repo, "dotnet");
+        using var run = new TestRun(state => CodeEditPolicy.For(_repo, CommandSpec.Parse("dotnet build"), TimeSpan.FromMinutes(5), state));
         var options = new CodeEditOptions
         {
             Repository = _repo,
@@ -56,7 +56,7 @@ public sealed class StoriesCodeEditTests : IClassFixture<StoriesCodeEditTests.Mo
             DiffPattern = DiffShape,
             ChatOptions = new ChatOptions { Seed = 7, Temperature = 1f, MaxOutputTokens = 300 },
         };
-        var result = await new CodeEditSession(Client(_model), workspace, options).RunAsync();
+        var result = await new CodeEditSession(Client(_model), run.Workspace, options).RunAsync();
 
         var calls = result.History.SelectMany(m => m.Contents).OfType<FunctionCallContent>().ToList();
         Assert.NotEmpty(calls);
@@ -73,6 +73,6 @@ public sealed class StoriesCodeEditTests : IClassFixture<StoriesCodeEditTests.Mo
         Assert.All(result.Attempts, a => Assert.Equal(EditStatus.Refused, a.Status));
 
         Assert.Equal(s_calc, File.ReadAllBytes(Path.Combine(_repo, "Calc.cs")));
-        Assert.Empty(workspace.Writes);
+        Assert.Empty(run.Changes);
     }
 }

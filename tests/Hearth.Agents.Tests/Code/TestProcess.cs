@@ -28,6 +28,30 @@ internal static class TestProcess
         return start;
     }
 
+    /// <summary>Whether a process runs <paramref name="program"/> with exactly <paramref name="arguments"/> in
+    /// <paramref name="directory"/> (read from /proc), to know a command has started.</summary>
+    public static bool IsRunningIn(string directory, string program, params string[] arguments)
+    {
+        var tail = string.Concat(arguments.Select(a => a + "\0"));
+        foreach (var process in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                // argv[0] is the program as started: its name, or its full path.
+                var commandLine = File.ReadAllText(Path.Combine(process, "cmdline"));
+                int end = commandLine.IndexOf('\0');
+                if (end < 0 || Path.GetFileName(commandLine[..end]) != program || commandLine[(end + 1)..] != tail) continue;
+                if (new DirectoryInfo(Path.Combine(process, "cwd")).LinkTarget == directory) return true;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A process that ended meanwhile, or one of another user.
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Runs a program to its end: its exit code, and its standard output and error.</summary>
     public static (int Code, string Out, string Err) Run(string program, string workingDirectory, params string[] arguments)
     {

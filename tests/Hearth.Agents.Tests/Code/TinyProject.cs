@@ -9,6 +9,9 @@ namespace Hearth.Agents.Tests.Code;
 /// </summary>
 public sealed class TinyProject : IDisposable
 {
+    /// <summary>The collection of the test classes sharing the project (they run one after another).</summary>
+    public const string Collection = "tiny C# project";
+
     public const string CalcFile = "Calc.cs";
 
     /// <summary>Calc.cs as it starts: line 5 is the bug.</summary>
@@ -59,4 +62,10 @@ public sealed class TinyProject : IDisposable
     }
 
     public void Dispose() => Directory.Delete(Root, recursive: true);
+}
+
+/// <summary>The test classes that edit the tiny project share one, built once, and run one after another.</summary>
+[CollectionDefinition(TinyProject.Collection)]
+public sealed class TinyProjectCollection : ICollectionFixture<TinyProject>
+{
 }

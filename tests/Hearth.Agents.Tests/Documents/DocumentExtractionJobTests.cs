@@ -1,14 +1,17 @@
 using System.Text;
 using DocumentFormat.OpenXml.Spreadsheet;
+using Hearth.Agents.Audit;
 using Hearth.Agents.Documents;
+using Hearth.Agents.Policy;
 
 namespace Hearth.Agents.Tests.Documents;
 
 /// <summary>
 /// A folder of Japanese and Nepali invoices in every format (text, Markdown, Word, text PDF, scanned PDF, TIFF, PNG,
 /// JPEG) and some bad files, run through the whole job: real pdftotext, pdftoppm and Tesseract, the model played by
-/// <see cref="ScriptedExtractionChatClientDouble"/>, files through <see cref="DirectWorkspaceDouble"/>. The workbook is
-/// opened again and each value checked against the text the documents were made from.
+/// <see cref="InvoiceModelScript"/>'s test double, files through the real policy-backed workspace under the policy
+/// <c>hearth agent extract</c> derives, with reads asked for and a person (a rule) refusing one. The workbook is opened
+/// again and each value checked against the text the documents were made from.
 /// </summary>
 public sealed class DocumentExtractionJobTests(DocumentExtractionJobTests.Run run) : IClassFixture<DocumentExtractionJobTests.Run>
 {
@@ -20,9 +23,9 @@ public sealed class DocumentExtractionJobTests(DocumentExtractionJobTests.Run ru
     {
         public string Root { get; } = TestDocuments.Scratch();
 
-        public DirectWorkspaceDouble Workspace { get; private set; } = null!;
+        internal TestRun Agent { get; private set; } = null!;
 
-        public ScriptedExtractionChatClientDouble Model { get; } = new();
+        internal ScriptedChatClientDouble Model { get; } = InvoiceModelScript.Model();
 
         public ExtractionReport Report { get; private set; } = null!;
 
@@ -61,15 +64,22 @@ public sealed class DocumentExtractionJobTests(DocumentExtractionJobTests.Run ru
             Put("notes.json", Encoding.UTF8.GetBytes("{}"));
             Directory.Delete(scratch, recursive: true);
 
-            Workspace = new DirectWorkspaceDouble(docs);
-            Workspace.Denied.Add("bad/secret.txt");
-            var job = new DocumentExtractionJob(Workspace, Model, ExtractionSchema.Parse(TestDocuments.InvoiceSchema));
+            // Reads are asked for, and the person at the prompt refuses bad/secret.txt.
+            AgentPolicy Policy(string state)
+            {
+                var derived = ExtractionPolicy.For(docs, Path.Combine(docs, "out", "invoices.xlsx"), state);
+                return derived with { Operations = new Dictionary<AgentOperation, ApprovalMode>(derived.Operations) { [AgentOperation.Read] = ApprovalMode.Ask } };
+            }
+
+            Agent = new TestRun(Policy, new RuleApprovalProvider(a => a.Path != "bad/secret.txt"));
+            var job = new DocumentExtractionJob(Agent.Workspace, Model, ExtractionSchema.Parse(TestDocuments.InvoiceSchema));
             Report = await job.RunAsync(".", "out/invoices.xlsx", Outcomes.Add);
             Workbook = await File.ReadAllBytesAsync(Path.Combine(docs, "out", "invoices.xlsx"));
         }
 
         public Task DisposeAsync()
         {
+            Agent.Dispose();
             Directory.Delete(Root, recursive: true);
             return Task.CompletedTask;
         }
@@ -157,30 +167,34 @@ public sealed class DocumentExtractionJobTests(DocumentExtractionJobTests.Run ru
         Assert.Equal("fields", failed["bad/missing-name.txt"].Stage);
         Assert.Contains("the required property 'name' is missing", failed["bad/missing-name.txt"].Reason);
         Assert.Equal("read", failed["bad/secret.txt"].Stage);
-        Assert.Contains("refused", failed["bad/secret.txt"].Reason);
+        Assert.Contains("read 'bad/secret.txt' was not approved", failed["bad/secret.txt"].Reason);
     }
 
     [Fact]
     public void FilesWereOnlyListedReadAndTheWorkbookWritten()
     {
-        var calls = run.Workspace.Calls.ToList();
-        Assert.Equal(("list", "."), calls[0]);
-        Assert.Equal(("write", "out/invoices.xlsx"), calls[^1]);
-        Assert.All(calls[1..^1], c => Assert.Equal("read", c.Operation));
-        Assert.Equal(run.Report.Rows.Count + run.Report.Failures.Count, calls.Count - 2);
+        // Every operation is an audit row: the listing, one read per document (one refused), the workbook's write.
+        var rows = run.Agent.Audit.ToList();
+        Assert.Equal(("list_files", AuditDecision.Approved), (rows[0].Tool, rows[0].Decision));
+        Assert.Equal(("write_file", AuditDecision.Allowed), (rows[^1].Tool, rows[^1].Decision));
+        Assert.Contains("\"path\":\"out/invoices.xlsx\"", rows[^1].ArgumentsJson);
+        Assert.All(rows[1..^1], r => Assert.Equal("read_file", r.Tool));
+        Assert.Equal(run.Report.Rows.Count + run.Report.Failures.Count, rows.Count - 2);
+        var refused = Assert.Single(rows, r => r.Decision == AuditDecision.Denied);
+        Assert.Contains("\"path\":\"bad/secret.txt\"", refused.ArgumentsJson);
     }
 
     [Fact]
     public void EachDocumentWasOneRequestWithTheSchemaAndNoTools()
     {
-        var requests = run.Model.Requests.ToList();
+        var requests = run.Model.Options.ToList();
         // Every document with text reached the model once: the good ones and the one missing a field.
         Assert.Equal(run.Report.Rows.Count + 1, requests.Count);
-        Assert.All(requests, r =>
+        Assert.All(requests, options =>
         {
-            Assert.True(r.Options!.Tools is null || r.Options.Tools.Count == 0);
-            Assert.IsType<Microsoft.Extensions.AI.NoneChatToolMode>(r.Options.ToolMode);
-            var format = Assert.IsType<Microsoft.Extensions.AI.ChatResponseFormatJson>(r.Options.ResponseFormat);
+            Assert.True(options!.Tools is null || options.Tools.Count == 0);
+            Assert.IsType<Microsoft.Extensions.AI.NoneChatToolMode>(options.ToolMode);
+            var format = Assert.IsType<Microsoft.Extensions.AI.ChatResponseFormatJson>(options.ResponseFormat);
             Assert.Contains("invoice_number", format.Schema!.Value.GetRawText());
         });
     }

@@ -47,6 +47,9 @@ public sealed class StoriesExtractionTests : IClassFixture<StoriesExtractionTest
 
     private HearthChatClient Client() => new(_model, constraints: new GrammarChatConstraints());
 
+    /// <summary>A run on the real policy-backed workspace, under the policy <c>hearth agent extract</c> derives.</summary>
+    private TestRun Run() => new(state => ExtractionPolicy.For(_root, Path.Combine(_root, "out.xlsx"), state));
+
     [Fact]
     public async Task ConstrainedAnswersOfARealModelAreSchemaValidRowsWithTypedCells()
     {
@@ -58,7 +61,8 @@ public sealed class StoriesExtractionTests : IClassFixture<StoriesExtractionTest
 
         var schema = ExtractionSchema.Parse(BoundedSchema);
         var outcomes = new List<DocumentOutcome>();
-        var job = new DocumentExtractionJob(new DirectWorkspaceDouble(_root), Client(), schema);
+        using var run = Run();
+        var job = new DocumentExtractionJob(run.Workspace, Client(), schema);
         var report = await job.RunAsync(".", "out.xlsx", outcomes.Add);
 
         Assert.Empty(report.Failures);
@@ -103,12 +107,12 @@ public sealed class StoriesExtractionTests : IClassFixture<StoriesExtractionTest
     {
         File.WriteAllText(Path.Combine(_root, "evil.txt"), PromptInjectionTests.Injection);
         File.WriteAllText(Path.Combine(_root, "other.txt"), "keep me");
-        var workspace = new DirectWorkspaceDouble(_root);
-        var job = new DocumentExtractionJob(workspace, Client(), ExtractionSchema.Parse(BoundedSchema));
+        using var run = Run();
+        var job = new DocumentExtractionJob(run.Workspace, Client(), ExtractionSchema.Parse(BoundedSchema));
         var report = await job.RunAsync(".", "out.xlsx");
 
         Assert.Equal(["evil.txt", "other.txt"], report.Rows.Select(r => r.SourceFile));
-        Assert.Equal(["list", "read", "read", "write"], workspace.Calls.Select(c => c.Operation));
+        Assert.Equal(["list_files", "read_file", "read_file", "write_file"], run.Audit.Select(e => e.Tool));
         Assert.True(File.Exists(Path.Combine(_root, "other.txt")));
     }
 
@@ -117,7 +121,8 @@ public sealed class StoriesExtractionTests : IClassFixture<StoriesExtractionTest
     {
         File.WriteAllText(Path.Combine(_root, "a.txt"), "請求書番号: INV-1");
         var options = new DocumentExtractionOptions { Fields = new FieldFillingOptions { MaxOutputTokens = 3 } };
-        var job = new DocumentExtractionJob(new DirectWorkspaceDouble(_root), Client(), ExtractionSchema.Parse(BoundedSchema), options);
+        using var run = Run();
+        var job = new DocumentExtractionJob(run.Workspace, Client(), ExtractionSchema.Parse(BoundedSchema), options);
         var report = await job.RunAsync(".", "out.xlsx");
         var failure = Assert.Single(report.Failures);
         Assert.Contains("cut short", failure.Reason);
@@ -129,7 +134,8 @@ public sealed class StoriesExtractionTests : IClassFixture<StoriesExtractionTest
         // stories260K has a 2048-token context; Japanese costs about three byte tokens per character.
         File.WriteAllText(Path.Combine(_root, "long.txt"), string.Concat(Enumerable.Repeat(string.Join("\n", TestDocuments.JapaneseInvoice) + "\n", 60)));
         var outcomes = new List<DocumentOutcome>();
-        var job = new DocumentExtractionJob(new DirectWorkspaceDouble(_root), Client(), ExtractionSchema.Parse(BoundedSchema));
+        using var run = Run();
+        var job = new DocumentExtractionJob(run.Workspace, Client(), ExtractionSchema.Parse(BoundedSchema));
         var report = await job.RunAsync(".", "out.xlsx", outcomes.Add);
         Assert.Empty(report.Failures);
         var cut = outcomes.Single().Fields!.TextCutTo;

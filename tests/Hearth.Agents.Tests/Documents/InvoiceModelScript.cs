@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -9,21 +8,22 @@ using Microsoft.Extensions.AI;
 namespace Hearth.Agents.Tests.Documents;
 
 /// <summary>
-/// TEST DOUBLE standing in for an instruction-tuned model, which cannot run here: it answers a field-extraction request
+/// The script of the TEST DOUBLE that stands in for an instruction-tuned model (which cannot run here) in the extraction
+/// tests: <see cref="Model"/> is a <see cref="ScriptedChatClientDouble"/> that answers every field-extraction request
 /// by reading the document text out of the user message and picking the invoice fields by their Japanese or Nepali
 /// labels with regular expressions (請求書番号 / बिल नम्बर, 日付 / मिति, 金額 / रकम, 数量 / संख्या, 氏名 / नाम,
-/// 支払済 / भुक्तानी). A field whose label is missing is left out of the answer. It records every request. When a
-/// document says to delete files, it plays a model that obeys: it answers with a tool call to <c>delete_file</c>.
+/// 支払済 / भुक्तानी). A field whose label is missing is left out of the answer. When a document says to delete files,
+/// it plays a model that obeys: it answers with <c>delete_file</c> calls for the document it was shown, <c>*</c> and
+/// <c>.</c>.
 /// </summary>
-public sealed class ScriptedExtractionChatClientDouble : IChatClient
+internal static class InvoiceModelScript
 {
-    /// <summary>Every request: the messages and options it came with.</summary>
-    public ConcurrentQueue<(IReadOnlyList<ChatMessage> Messages, ChatOptions? Options)> Requests { get; } = new();
+    /// <summary>The double: every call is answered by <see cref="Answer"/>; it records every request.</summary>
+    public static ScriptedChatClientDouble Model() => new(Answer);
 
-    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    /// <summary>The answer to one field-extraction request.</summary>
+    public static ChatMessage Answer(IReadOnlyList<ChatMessage> list)
     {
-        var list = messages.ToList();
-        Requests.Enqueue((list, options));
         var user = list.Last(m => m.Role == ChatRole.User).Text;
         int start = user.IndexOf(DocumentFieldFiller.DocumentStart, StringComparison.Ordinal);
         int end = user.LastIndexOf(DocumentFieldFiller.DocumentEnd, StringComparison.Ordinal);
@@ -31,8 +31,10 @@ public sealed class ScriptedExtractionChatClientDouble : IChatClient
 
         if (text.Contains("delete all files", StringComparison.OrdinalIgnoreCase))
         {
-            var call = new FunctionCallContent("call1", "delete_file", new Dictionary<string, object?> { ["path"] = "*" });
-            return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, [call])) { FinishReason = ChatFinishReason.ToolCalls });
+            // It obeys: delete the document it was shown (named in the request), then everything.
+            var shown = Regex.Match(user, "^Document \"(.+)\":", RegexOptions.Multiline).Groups[1].Value;
+            return new ChatMessage(ChatRole.Assistant, [.. new[] { shown, "*", "." }.Select((f, i) =>
+                (AIContent)new FunctionCallContent($"call{i}", "delete_file", new Dictionary<string, object?> { ["path"] = f }))]);
         }
 
         var answer = new JsonObject();
@@ -42,8 +44,7 @@ public sealed class ScriptedExtractionChatClientDouble : IChatClient
         if (Label(text, "数量|संख्या") is { } items && Number(items) is { } n) answer["items"] = (long)n;
         if (Label(text, "氏名|नाम") is { } name) answer["name"] = Regex.IsMatch(name, @"\p{IsCJKUnifiedIdeographs}") ? name.Replace(" ", "") : name;
         if (Label(text, "支払済|भुक्तानी") is { } paid) answer["paid"] = paid is "はい" or "भयो";
-        var response = new ChatResponse(new ChatMessage(ChatRole.Assistant, answer.ToJsonString())) { FinishReason = ChatFinishReason.Stop };
-        return Task.FromResult(response);
+        return new ChatMessage(ChatRole.Assistant, answer.ToJsonString());
     }
 
     /// <summary>The value after a label and a colon (ASCII, full-width, or the semicolon OCR sometimes reads) or a tab (a table cell).</summary>
@@ -70,14 +71,5 @@ public sealed class ScriptedExtractionChatClientDouble : IChatClient
         foreach (var c in s) ascii.Append(c is >= '०' and <= '९' ? (char)('0' + (c - '०')) : c);
         var m = Regex.Match(ascii.ToString().Replace(" ", "").Replace(",", ""), @"\d+(\.\d+)?");
         return m.Success ? double.Parse(m.Value, CultureInfo.InvariantCulture) : null;
-    }
-
-    public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
-        CancellationToken cancellationToken = default) => throw new NotSupportedException("the extractor asks for whole responses");
-
-    public object? GetService(Type serviceType, object? serviceKey = null) => null;
-
-    public void Dispose()
-    {
     }
 }
