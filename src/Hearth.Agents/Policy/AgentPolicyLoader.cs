@@ -253,43 +253,11 @@ public static class AgentPolicyLoader
         return limits;
     }
 
-    private sealed class Context(string file, string baseDirectory)
+    private sealed class Context(string file, string baseDirectory) : YamlPolicyReader<AgentPolicyException>
     {
         public string File => file;
 
-        public AgentPolicyException Error(YamlNode node, string problem) => new(file, (int)node.Start.Line, (int)node.Start.Column, problem);
-
-        public YamlMappingNode Mapping(YamlNode node, string what) =>
-            node as YamlMappingNode ?? throw Error(node, $"{what} must be a mapping (key: value lines)");
-
-        public YamlSequenceNode Sequence(YamlNode node, string what) =>
-            node as YamlSequenceNode ?? throw Error(node, $"{what} must be a list ('- item' lines or [a, b])");
-
-        public void CheckKeys(YamlMappingNode m, string[] allowed, string where)
-        {
-            foreach (var key in m.Children.Keys)
-            {
-                var k = Text(key, "a key");
-                if (!allowed.Contains(k)) throw Error(key, $"{where}: unknown key '{k}' (allowed: {string.Join(", ", allowed)})");
-            }
-        }
-
-        public YamlNode? Optional(YamlMappingNode m, string key) => m.Children.TryGetValue(new YamlScalarNode(key), out var v) ? v : null;
-
-        public YamlNode Required(YamlMappingNode m, string key, string where) =>
-            Optional(m, key) ?? throw Error(m, $"{where}: missing required key '{key}'");
-
-        public string Text(YamlNode node, string what) => node is YamlScalarNode { Value: { Length: > 0 } v }
-            ? v
-            : throw Error(node, $"{what} must be a non-empty text value");
-
-        public long Integer(YamlNode node, string what, long min, long max)
-        {
-            var text = Text(node, what);
-            if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
-                throw Error(node, $"{what} must be a whole number from {min} to {max}, not '{text}'");
-            return v;
-        }
+        public override AgentPolicyException Error(YamlNode node, string problem) => new(file, (int)node.Start.Line, (int)node.Start.Column, problem);
 
         /// <summary>A path from the file: <c>~</c> is the home folder, relative paths are relative to the policy's folder.</summary>
         public string FullPath(string path)
@@ -301,27 +269,6 @@ public static class AgentPolicyLoader
     }
 }
 
-/// <summary>A policy file is not valid. The message starts with <c>FILE:LINE:COLUMN:</c> and says what to change.</summary>
-public sealed class AgentPolicyException : HearthException
-{
-    public AgentPolicyException(string file, int line, int column, string problem, Exception? inner = null)
-        : base($"{file}:{line}:{column}: {problem}", inner ?? new InvalidOperationException(problem))
-    {
-        File = file;
-        Line = line;
-        Column = column;
-        Problem = problem;
-    }
-
-    /// <summary>The policy file's name.</summary>
-    public string File { get; }
-
-    /// <summary>The 1-based line of the problem.</summary>
-    public int Line { get; }
-
-    /// <summary>The 1-based column of the problem.</summary>
-    public int Column { get; }
-
-    /// <summary>The problem without its location.</summary>
-    public string Problem { get; }
-}
+/// <summary>An agent policy file is not valid. The message starts with <c>FILE:LINE:COLUMN:</c> and says what to change.</summary>
+public sealed class AgentPolicyException(string file, int line, int column, string problem, Exception? inner = null)
+    : PolicyFileException(file, line, column, problem, inner);

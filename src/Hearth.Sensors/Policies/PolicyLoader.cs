@@ -372,55 +372,8 @@ public static partial class PolicyLoader
     private static string Show(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 
     /// <summary>Typed access to YAML nodes that throws located errors.</summary>
-    private sealed class Context(string file)
+    private sealed class Context(string file) : YamlPolicyReader<PolicyException>
     {
-        public PolicyException Error(YamlNode node, string problem) => new(file, (int)node.Start.Line, (int)node.Start.Column, problem);
-
-        public YamlMappingNode Mapping(YamlNode node, string what) =>
-            node as YamlMappingNode ?? throw Error(node, $"{what} must be a mapping (key: value lines)");
-
-        public YamlSequenceNode Sequence(YamlNode node, string what) =>
-            node as YamlSequenceNode ?? throw Error(node, $"{what} must be a list ('- item' lines or [a, b])");
-
-        public void CheckKeys(YamlMappingNode m, string[] allowed, string where)
-        {
-            foreach (var key in m.Children.Keys)
-            {
-                var k = Text(key, "a key");
-                if (!allowed.Contains(k)) throw Error(key, $"{where}: unknown key '{k}' (allowed: {string.Join(", ", allowed)})");
-            }
-        }
-
-        public YamlNode? Optional(YamlMappingNode m, string key) => m.Children.TryGetValue(new YamlScalarNode(key), out var v) ? v : null;
-
-        public YamlNode Required(YamlMappingNode m, string key, string where) =>
-            Optional(m, key) ?? throw Error(m, $"{where}: missing required key '{key}'");
-
-        public string Text(YamlNode node, string what) => node is YamlScalarNode { Value: { Length: > 0 } v }
-            ? v
-            : throw Error(node, $"{what} must be a non-empty text value");
-
-        public double Number(YamlNode node, string what, bool positive = false)
-        {
-            var text = Text(node, what);
-            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v))
-                throw Error(node, $"{what} must be a number, not '{text}'");
-            if (positive && v <= 0) throw Error(node, $"{what} must be greater than 0, not {text}");
-            return v;
-        }
-
-        public int Int(YamlNode node, string what, int min, int max)
-        {
-            var text = Text(node, what);
-            if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
-                throw Error(node, $"{what} must be a whole number from {min} to {max}, not '{text}'");
-            return v;
-        }
-
-        public bool Bool(YamlNode node, string what) => Text(node, what) switch
-        {
-            "true" => true, "false" => false,
-            var t => throw Error(node, $"{what} must be true or false, not '{t}'"),
-        };
+        public override PolicyException Error(YamlNode node, string problem) => new(file, (int)node.Start.Line, (int)node.Start.Column, problem);
     }
 }
