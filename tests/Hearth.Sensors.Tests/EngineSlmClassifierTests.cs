@@ -23,8 +23,21 @@ public sealed class EngineSlmClassifierTests : IDisposable
         new("test", "unused: the input is given directly", labels, s_model, budgetMs, onTimeout ?? labels[0]);
 
     // The prompt a base model gets, written out here from the documented format rather than taken from the code.
-    private static string RawPrompt(string input, IEnumerable<string> labels) =>
+    internal static string RawPrompt(string input, IEnumerable<string> labels) =>
         input.TrimEnd() + "\n\nAnswer with exactly one of these labels: " + string.Join(" / ", labels) + ".\nAnswer:";
+
+    /// <summary>Writes a copy of <paramref name="model"/> that ships Qwen2.5's chat template (so checks on it go through the
+    /// template) at a new temporary path, added to <paramref name="temp"/>.</summary>
+    internal static string WithQwenTemplate(string model, List<string> temp)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"hearth-slm-chat-{Guid.NewGuid():N}.gguf");
+        temp.Add(path);
+        using var src = GgufFile.Open(model);
+        var w = new GgufWriter().CopyMetadata(src).Set("tokenizer.chat_template", File.ReadAllText(TestData.Path("templates", "Qwen-Qwen2.5-7B-Instruct.jinja")));
+        foreach (var t in src.Tensors) w.AddTensor(t.Name, t.Shape, t.Type, src.TensorData(t).ToArray());
+        w.Write(path);
+        return path;
+    }
 
     private string Expected(string input, string[] labels) =>
         GreedyReference.Constrained(_reference, _reference.Tokenizer.Encode(RawPrompt(input, labels), addSpecial: true), labels.Select(l => " " + l).ToArray());
@@ -87,14 +100,7 @@ public sealed class EngineSlmClassifierTests : IDisposable
     public async Task ChatModelsGetTheirTemplateAndAnswerWithTheBareLabel()
     {
         // stories260K with Qwen2.5's chat template: the prompt goes through the template, and the label has no leading space.
-        var path = Path.Combine(Path.GetTempPath(), $"hearth-slm-chat-{Guid.NewGuid():N}.gguf");
-        _temp.Add(path);
-        using (var src = GgufFile.Open(s_model))
-        {
-            var w = new GgufWriter().CopyMetadata(src).Set("tokenizer.chat_template", File.ReadAllText(TestData.Path("templates", "Qwen-Qwen2.5-7B-Instruct.jinja")));
-            foreach (var t in src.Tensors) w.AddTensor(t.Name, t.Shape, t.Type, src.TensorData(t).ToArray());
-            w.Write(path);
-        }
+        var path = WithQwenTemplate(s_model, _temp);
 
         string[] labels = ["ANOMALY DETECTED", "NORMAL"];
         const string input = "Vibration is 0.09 g.";
@@ -260,7 +266,7 @@ public sealed class EngineSlmClassifierTests : IDisposable
     }
 
     /// <summary>A test double of the clock: each timestamp read is <c>step</c> after the previous one; timers never fire.</summary>
-    private sealed class SteppingClock(TimeSpan step) : TimeProvider
+    internal sealed class SteppingClock(TimeSpan step) : TimeProvider
     {
         private long _ticks;
 
