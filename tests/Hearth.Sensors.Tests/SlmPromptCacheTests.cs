@@ -1,7 +1,5 @@
-using Hearth.Models;
 using Hearth.Sampling;
 using Hearth.Sensors.Slm;
-using Hearth.Tests;
 
 namespace Hearth.Sensors.Tests;
 
@@ -9,18 +7,8 @@ namespace Hearth.Sensors.Tests;
 /// Prompt caching in <see cref="EngineSlmClassifier"/> on the real trained model stories260K.gguf: every result must be
 /// exactly what the uncached path (<see cref="EngineSlmOptions.CachedPrefixes"/> 0) gives, while fewer tokens are processed.
 /// </summary>
-public sealed class SlmPromptCacheTests : IDisposable
+public sealed class SlmPromptCacheTests : StoriesSlmTest
 {
-    private static readonly string s_model = TestData.Path("models", "stories260K.gguf");
-    private readonly LanguageModel _reference = LanguageModel.Load(s_model);
-    private readonly List<string> _temp = [];
-
-    public void Dispose()
-    {
-        _reference.Dispose();
-        foreach (var path in _temp) File.Delete(path);
-    }
-
     // Checks with constant heads of several lengths (none at all; the whole prompt), label sets with shared prefixes and
     // non-ASCII text, some asking for an explanation.
     private static SlmCheckSpec[] Checks(string model) =>
@@ -53,8 +41,8 @@ public sealed class SlmPromptCacheTests : IDisposable
     // system turn.
     private int[] Tokens(string input, IEnumerable<string> labels, bool chat)
     {
-        var tok = _reference.Tokenizer;
-        if (!chat) return tok.Encode(EngineSlmClassifierTests.RawPrompt(input, labels), addSpecial: true);
+        var tok = Reference.Tokenizer;
+        if (!chat) return tok.Encode(RawPrompt(input, labels), addSpecial: true);
         var text = "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
             + input.TrimEnd() + "\n\nAnswer with exactly one of these labels: " + string.Join(" / ", labels) + ".<|im_end|>\n<|im_start|>assistant\n";
         var tokens = tok.Encode(text, addSpecial: false, parseSpecial: true);
@@ -75,7 +63,7 @@ public sealed class SlmPromptCacheTests : IDisposable
     [InlineData(true, 2)]
     public async Task CachedChecksGiveExactlyTheUncachedResults(bool chat, int cachedPrefixes)
     {
-        var model = chat ? EngineSlmClassifierTests.WithQwenTemplate(s_model, _temp) : s_model;
+        var model = chat ? WithQwenTemplate(s_model) : s_model;
         using var uncached = new EngineSlmClassifier(new EngineSlmOptions { CachedPrefixes = 0 });
         using var cached = new EngineSlmClassifier(new EngineSlmOptions { CachedPrefixes = cachedPrefixes });
         var stream = Stream(model, 48, seed: chat ? 3UL : 4UL);
@@ -132,7 +120,7 @@ public sealed class SlmPromptCacheTests : IDisposable
         // The explanation's prompt is the label's prompt, the label text and the reason cue (the documented raw format).
         var labelOutput = r.ModelOutput[..r.ModelOutput.IndexOf('\n', StringComparison.Ordinal)];
         var labelPrompt = Tokens(input, labels, chat: false);
-        var explanationPrompt = _reference.Tokenizer.Encode(EngineSlmClassifierTests.RawPrompt(input, labels) + labelOutput + "\nReason:", addSpecial: true);
+        var explanationPrompt = Reference.Tokenizer.Encode(RawPrompt(input, labels) + labelOutput + "\nReason:", addSpecial: true);
         int shared = Common(labelPrompt, explanationPrompt);
         Assert.True(shared > labelPrompt.Length / 2);
         var stats = classifier.PromptCache()[s_model];
@@ -146,7 +134,7 @@ public sealed class SlmPromptCacheTests : IDisposable
     {
         // A test double of a clock (each reading 1 ms after the previous, timers never fire): a 1 ms budget runs out at the
         // first label token, after the prompt was processed; a 3 ms one during the explanation of a check that asks for one.
-        var clock = new EngineSlmClassifierTests.SteppingClock(TimeSpan.FromMilliseconds(1));
+        var clock = new SteppingClock(TimeSpan.FromMilliseconds(1));
         using var uncached = new EngineSlmClassifier(new EngineSlmOptions { CachedPrefixes = 0 });
         using var cached = new EngineSlmClassifier(new EngineSlmOptions { Time = clock });
         cached.Load(s_model);

@@ -1,6 +1,7 @@
 using Hearth.Generation;
 using Hearth.Models;
 using Hearth.Sampling;
+using Hearth.Tests.Models;
 
 namespace Hearth.Tests.Generation;
 
@@ -10,16 +11,6 @@ namespace Hearth.Tests.Generation;
 /// </summary>
 public sealed class PromptCachingTests
 {
-    // Quantized and float models of several architectures (a sliding window in Gemma 2), F32 and F16 caches.
-    public static TheoryData<string, string> Models() => new()
-    {
-        { "parity-llama-untied.Q4_K_M.gguf", "f32" },
-        { "parity-llama-untied.Q8_0.gguf", "f16" },
-        { "parity-qwen2.Q4_0.gguf", "f32" },
-        { "parity-gemma2.F16.gguf", "f16" },
-        { "parity-phi3.Q4_K_M.gguf", "f32" },
-    };
-
     private static readonly GenerationOptions s_greedy = new() { MaxTokens = 6, Sampling = SamplerOptions.Greedy, IgnoreEndOfGeneration = true };
 
     private static (int[] Tokens, float[] Logprobs, int[][] Top) Run(TextGenerator generator, int[] prompt)
@@ -44,8 +35,9 @@ public sealed class PromptCachingTests
         Assert.Equal(expected.Top, actual.Top);
     }
 
+    // Quantized and float models of several architectures (sliding windows in Gemma 2 and 3), F32 and F16 caches.
     [Theory]
-    [MemberData(nameof(Models))]
+    [MemberData(nameof(MultiSequenceDecodeTests.Models), MemberType = typeof(MultiSequenceDecodeTests))]
     public void ReusedPrefixesGiveExactlyTheFreshResult(string file, string cache)
     {
         using var model = LanguageModel.Load(TestData.Path("golden", "models", file), new ModelLoadOptions { Threads = 2, Context = 160 });
@@ -55,8 +47,9 @@ public sealed class PromptCachingTests
         int[] Random(int n) => Enumerable.Range(0, n).Select(_ => 2 + (int)(rng.NextDouble() * (vocab - 2))).ToArray();
         // A head longer than one prefill batch (64), so reuse starts mid-batch and the rest spans batches too.
         var head = Random(70);
-        int[][] prompts = [[.. head, .. Random(9)], [.. head, .. Random(12)], [.. head[..40], .. Random(30)], [.. head, .. Random(9)], [.. head[..1], .. Random(3)]];
-        prompts[3] = prompts[0]; // the same prompt again: all but its last token are reused
+        int[] again = [.. head, .. Random(9)];
+        // The fourth is the first again: all but its last token are reused.
+        int[][] prompts = [again, [.. head, .. Random(12)], [.. head[..40], .. Random(30)], again, [.. head[..1], .. Random(3)]];
 
         var fresh = prompts.Select(p => Run(new TextGenerator(model, 160, type), p)).ToArray();
 
