@@ -1,33 +1,17 @@
 using Hearth.Gguf;
-using Hearth.Models;
 using Hearth.Sampling;
 using Hearth.Sensors.Slm;
-using Hearth.Tests;
 
 namespace Hearth.Sensors.Tests;
 
 /// <summary>The engine-backed SLM classifier on the real trained model stories260K.gguf.</summary>
-public sealed class EngineSlmClassifierTests : IDisposable
+public sealed class EngineSlmClassifierTests : StoriesSlmTest
 {
-    private static readonly string s_model = TestData.Path("models", "stories260K.gguf");
-    private readonly LanguageModel _reference = LanguageModel.Load(s_model);
-    private readonly List<string> _temp = [];
-
-    public void Dispose()
-    {
-        _reference.Dispose();
-        foreach (var path in _temp) File.Delete(path);
-    }
-
     private static SlmCheckSpec Check(string[] labels, int budgetMs = 600_000, string? onTimeout = null) =>
         new("test", "unused: the input is given directly", labels, s_model, budgetMs, onTimeout ?? labels[0]);
 
-    // The prompt a base model gets, written out here from the documented format rather than taken from the code.
-    private static string RawPrompt(string input, IEnumerable<string> labels) =>
-        input.TrimEnd() + "\n\nAnswer with exactly one of these labels: " + string.Join(" / ", labels) + ".\nAnswer:";
-
     private string Expected(string input, string[] labels) =>
-        GreedyReference.Constrained(_reference, _reference.Tokenizer.Encode(RawPrompt(input, labels), addSpecial: true), labels.Select(l => " " + l).ToArray());
+        GreedyReference.Constrained(Reference, Reference.Tokenizer.Encode(RawPrompt(input, labels), addSpecial: true), labels.Select(l => " " + l).ToArray());
 
     private static IEnumerable<string> Inputs(int count)
     {
@@ -77,7 +61,7 @@ public sealed class EngineSlmClassifierTests : IDisposable
     {
         // The check is only meaningful if the labels do not fit one token of this small vocabulary.
         string[] labels = ["SENSOR GLITCH", "REAL OVERHEATING EVENT"];
-        Assert.All(labels, l => Assert.True(_reference.Tokenizer.Encode(" " + l, addSpecial: false).Length > 2));
+        Assert.All(labels, l => Assert.True(Reference.Tokenizer.Encode(" " + l, addSpecial: false).Length > 2));
         using var classifier = new EngineSlmClassifier();
         var r = await classifier.ClassifyAsync(Check(labels), "The thermometer jumped from 60 to 300 and back within one second.", CancellationToken.None);
         Assert.Equal(Expected("The thermometer jumped from 60 to 300 and back within one second.", labels)[1..], r.Label);
@@ -87,23 +71,16 @@ public sealed class EngineSlmClassifierTests : IDisposable
     public async Task ChatModelsGetTheirTemplateAndAnswerWithTheBareLabel()
     {
         // stories260K with Qwen2.5's chat template: the prompt goes through the template, and the label has no leading space.
-        var path = Path.Combine(Path.GetTempPath(), $"hearth-slm-chat-{Guid.NewGuid():N}.gguf");
-        _temp.Add(path);
-        using (var src = GgufFile.Open(s_model))
-        {
-            var w = new GgufWriter().CopyMetadata(src).Set("tokenizer.chat_template", File.ReadAllText(TestData.Path("templates", "Qwen-Qwen2.5-7B-Instruct.jinja")));
-            foreach (var t in src.Tensors) w.AddTensor(t.Name, t.Shape, t.Type, src.TensorData(t).ToArray());
-            w.Write(path);
-        }
+        var path = WithQwenTemplate(s_model);
 
         string[] labels = ["ANOMALY DETECTED", "NORMAL"];
         const string input = "Vibration is 0.09 g.";
         // The ChatML layout Qwen2.5's template produces for one user turn with no system turn (its default system prompt).
         var prompt = "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
             + input + "\n\nAnswer with exactly one of these labels: ANOMALY DETECTED / NORMAL.<|im_end|>\n<|im_start|>assistant\n";
-        var tokens = _reference.Tokenizer.Encode(prompt, addSpecial: false, parseSpecial: true);
-        if (_reference.Tokenizer.AddBos && _reference.Tokenizer.BosId is int bos && tokens[0] != bos) tokens = [bos, .. tokens];
-        var expected = GreedyReference.Constrained(_reference, tokens, labels);
+        var tokens = Reference.Tokenizer.Encode(prompt, addSpecial: false, parseSpecial: true);
+        if (Reference.Tokenizer.AddBos && Reference.Tokenizer.BosId is int bos && tokens[0] != bos) tokens = [bos, .. tokens];
+        var expected = GreedyReference.Constrained(Reference, tokens, labels);
 
         using var classifier = new EngineSlmClassifier();
         var r = await classifier.ClassifyAsync(Check(labels) with { Model = path }, input, CancellationToken.None);
@@ -126,7 +103,7 @@ public sealed class EngineSlmClassifierTests : IDisposable
 
         var labelOutput = Expected(input, labels);
         var prompt = RawPrompt(input, labels) + labelOutput + "\nReason:";
-        var (text, tokens) = GreedyReference.Free(_reference, _reference.Tokenizer.Encode(prompt, addSpecial: true), cap, "\n");
+        var (text, tokens) = GreedyReference.Free(Reference, Reference.Tokenizer.Encode(prompt, addSpecial: true), cap, "\n");
         Assert.Equal(cap, tokens); // the cap, not an end token or a line end, is what ended it
         Assert.Equal(text.Trim(), r.Explanation);
         Assert.Equal(labelOutput[1..], r.Label);
@@ -194,7 +171,7 @@ public sealed class EngineSlmClassifierTests : IDisposable
     public async Task AModelThatFailsGivesTheFailSafeLabelNeverAnException()
     {
         var garbage = Path.Combine(Path.GetTempPath(), $"hearth-slm-bad-{Guid.NewGuid():N}.gguf");
-        _temp.Add(garbage);
+        Temp.Add(garbage);
         File.WriteAllBytes(garbage, "GGUF this is not a model"u8.ToArray());
         using var classifier = new EngineSlmClassifier();
         string[] labels = ["PROBLEM", "NO PROBLEM"];
@@ -257,26 +234,5 @@ public sealed class EngineSlmClassifierTests : IDisposable
         Assert.NotNull(result.Explanation);
         var record = result.ToRecord("k1", request.Check, request.Input, Readings.Start);
         Assert.Equal(("k1/explain_alert", s_model, request.Input, result.Label, result.ModelOutput), (record.Key, record.Model, record.Input, record.Label, record.ModelOutput));
-    }
-
-    /// <summary>A test double of the clock: each timestamp read is <c>step</c> after the previous one; timers never fire.</summary>
-    private sealed class SteppingClock(TimeSpan step) : TimeProvider
-    {
-        private long _ticks;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public override long GetTimestamp() => Interlocked.Add(ref _ticks, step.Ticks);
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) => new InertTimer();
-
-        private sealed class InertTimer : ITimer
-        {
-            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
-
-            public void Dispose() { }
-
-            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-        }
     }
 }

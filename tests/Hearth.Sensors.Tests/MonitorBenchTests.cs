@@ -30,6 +30,9 @@ public sealed class MonitorBenchTests
         var labels = slm["labels"]!.AsObject();
         Assert.Equal(4, labels.Sum(p => (int)p.Value!));
         Assert.All(labels, p => Assert.Contains(p.Key, new[] { "ANOMALY DETECTED", "NORMAL" }));
+        // Every check's prompt starts with the built-in check's text before its first placeholder, as the one before it
+        // did: the prompt cache gave some of each prompt, never more than all of it.
+        Assert.InRange((long)slm["reused_prompt_tokens"]!, 4, (long)slm["prompt_tokens"]! - 4);
     }
 
     [Fact]

@@ -33,7 +33,14 @@ public sealed record RulesBenchmark(long Readings, long Alerts, TimeSpan RuleTim
 /// <param name="Mean">Mean check latency.</param>
 /// <param name="Labels">How often each label was the answer.</param>
 public sealed record SlmBenchmark(string Model, TimeSpan LoadTime, int Checks, int TimedOut, TimeSpan P50, TimeSpan P99, TimeSpan Mean,
-    IReadOnlyDictionary<string, int> Labels);
+    IReadOnlyDictionary<string, int> Labels)
+{
+    /// <summary>Prompt tokens of the measured checks' passes (label and explanation), reused ones included.</summary>
+    public long PromptTokens { get; init; }
+
+    /// <summary>Those of <see cref="PromptTokens"/> whose keys and values came from the prompt cache.</summary>
+    public long ReusedPromptTokens { get; init; }
+}
 
 /// <summary>
 /// The monitor benchmark (not a test: its figures depend on the machine). Rules: a policy's rules over the seeded
@@ -96,6 +103,7 @@ public static class MonitorBenchmark
 
         var inputs = Inputs(policy, specs, checks + 1, seed).ToList();
         await classifier.ClassifyAsync(inputs[0].Check, inputs[0].Input, cancel).ConfigureAwait(false);
+        var cacheBefore = classifier.PromptCache().GetValueOrDefault(model);
         var histogram = new LatencyHistogram();
         var labels = new SortedDictionary<string, int>(StringComparer.Ordinal);
         int timedOut = 0;
@@ -109,7 +117,12 @@ public static class MonitorBenchmark
             labels[r.Label] = labels.GetValueOrDefault(r.Label) + 1;
         }
 
-        return new SlmBenchmark(model, loadTime, checks, timedOut, histogram.Percentile(0.50), histogram.Percentile(0.99), total / checks, labels);
+        var cacheAfter = classifier.PromptCache().GetValueOrDefault(model);
+        return new SlmBenchmark(model, loadTime, checks, timedOut, histogram.Percentile(0.50), histogram.Percentile(0.99), total / checks, labels)
+        {
+            PromptTokens = (cacheAfter?.PromptTokens ?? 0) - (cacheBefore?.PromptTokens ?? 0),
+            ReusedPromptTokens = (cacheAfter?.ReusedTokens ?? 0) - (cacheBefore?.ReusedTokens ?? 0),
+        };
     }
 
     /// <summary>The figures as text lines.</summary>
@@ -126,6 +139,7 @@ public static class MonitorBenchmark
             lines.Add(string.Create(inv, $"slm: {slm.Checks} checks on {slm.Model} (loaded in {slm.LoadTime.TotalMilliseconds:F0} ms); {slm.TimedOut} timed out"));
             lines.Add(string.Create(inv, $"slm latency: p50 {slm.P50.TotalMilliseconds:F1} ms, p99 {slm.P99.TotalMilliseconds:F1} ms, mean {slm.Mean.TotalMilliseconds:F1} ms"));
             lines.Add("slm labels: " + string.Join(", ", slm.Labels.Select(p => $"{p.Key} {p.Value}")));
+            lines.Add(string.Create(inv, $"slm prompt tokens: {slm.PromptTokens}, {slm.ReusedPromptTokens} of them reused from the prompt cache"));
         }
 
         return string.Join("\n", lines) + "\n";
@@ -153,6 +167,7 @@ public static class MonitorBenchmark
                 ["model"] = slm.Model, ["load_ms"] = Math.Round(slm.LoadTime.TotalMilliseconds, 1), ["checks"] = slm.Checks, ["timed_out"] = slm.TimedOut,
                 ["latency_p50_ms"] = Math.Round(slm.P50.TotalMilliseconds, 3), ["latency_p99_ms"] = Math.Round(slm.P99.TotalMilliseconds, 3),
                 ["latency_mean_ms"] = Math.Round(slm.Mean.TotalMilliseconds, 3), ["labels"] = labels,
+                ["prompt_tokens"] = slm.PromptTokens, ["reused_prompt_tokens"] = slm.ReusedPromptTokens,
             };
         }
 

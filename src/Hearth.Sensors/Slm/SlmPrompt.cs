@@ -61,6 +61,13 @@ internal sealed class SlmPrompt
     /// <summary>Builds the prompt for a check on a model (<paramref name="template"/> null for a base model).</summary>
     public static SlmPrompt For(ChatTemplate? template, SlmCheckSpec check, string input) => new(template, check, input);
 
+    /// <summary>The prompt of the check's constant part: its prompt template's text before the first placeholder stands in
+    /// for the input. Every prompt rendered from the template starts with the same text up to where the first placeholder's
+    /// value goes, so its tokens share a prefix with this prompt's (all but the boundary tokens, where tokenization may
+    /// differ).</summary>
+    public static SlmPrompt ForHead(ChatTemplate? template, SlmCheckSpec check) =>
+        new(template, check, SlmPromptTemplate.TryParse(check.Prompt, out _, out _)?.Head ?? "");
+
     /// <summary>The chat template a check uses on a model: its own, or null when it ships none (then the prompt is raw).</summary>
     /// <exception cref="TemplateSyntaxException">The model's template is outside the supported Jinja subset.</exception>
     public static ChatTemplate? TemplateOf(LanguageModel model) =>
@@ -77,6 +84,9 @@ internal sealed class SlmPrompt
 
     /// <summary>Where a base model's explanation ends: the end of its line. A chat model ends its turn itself.</summary>
     public IReadOnlyList<string> ExplanationStop => _template == null ? ["\n"] : [];
+
+    /// <summary>The tokens of <see cref="LabelPrompt"/> (see <see cref="Encode"/>).</summary>
+    public int[] LabelTokens(LanguageModel model) => Encode(model, LabelPrompt);
 
     /// <summary>The prompt's tokens. Raw prompts get the model's BOS/EOS as its metadata asks and never parse special-token
     /// text; rendered chat prompts parse the template's special tokens and get BOS only when the model wants one and the

@@ -26,6 +26,10 @@ internal sealed class SlmPromptTemplate
     /// <summary>The placeholders in order, with the offset of their opening brace in the template.</summary>
     public IEnumerable<(string Name, int Offset)> Placeholders => _parts.Where(p => p.Name != null).Select(p => (p.Name!, p.Offset));
 
+    /// <summary>The literal text before the first placeholder (all of it when there is none): what every rendering of the
+    /// template starts with.</summary>
+    public string Head => string.Concat(_parts.TakeWhile(p => p.Name == null).Select(p => p.Text));
+
     /// <summary>Splits a template; on a syntax error returns null with the error's offset and a description.</summary>
     public static SlmPromptTemplate? TryParse(string template, out int errorOffset, out string? error)
     {

@@ -66,7 +66,12 @@ public enum FinishReason
 /// <summary>Counts and timings of one generation.</summary>
 public sealed record GenerationStats
 {
+    /// <summary>Tokens of the prompt, the reused ones included.</summary>
     public int PromptTokens { get; init; }
+
+    /// <summary>Prompt tokens whose keys and values were already in the state (prompt caching, see
+    /// <see cref="TextGenerator.ReusePrefix"/>) and so were not processed again.</summary>
+    public int ReusedPromptTokens { get; init; }
 
     public int GeneratedTokens { get; init; }
 
@@ -76,7 +81,8 @@ public sealed record GenerationStats
 
     public FinishReason FinishReason { get; init; }
 
-    public double PromptTokensPerSecond => PromptTime > TimeSpan.Zero ? PromptTokens / PromptTime.TotalSeconds : 0;
+    /// <summary>Prompt processing speed: the tokens actually processed (not the reused ones) per second.</summary>
+    public double PromptTokensPerSecond => PromptTime > TimeSpan.Zero ? (PromptTokens - ReusedPromptTokens) / PromptTime.TotalSeconds : 0;
 
     /// <summary>Generation speed; the first token comes from the prompt pass, so it counts the tokens after it.</summary>
     public double GeneratedTokensPerSecond => GenerationTime > TimeSpan.Zero ? Math.Max(GeneratedTokens - 1, 0) / GenerationTime.TotalSeconds : 0;

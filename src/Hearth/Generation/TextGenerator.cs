@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Hearth.Models;
 using Hearth.Sampling;
 
@@ -8,17 +9,80 @@ namespace Hearth.Generation;
 /// The generate loop for one sequence: tokenize → prefill the prompt as a batch → repeat { sample → detokenize
 /// (whole UTF-8 characters only) → stop checks → forward the token }. Owns the sequence's state; not thread-safe.
 /// </summary>
+/// <remarks>
+/// Prompt caching: with <see cref="ReusePrefix"/>, a generation keeps the keys and values of the longest common prefix of
+/// its prompt and <see cref="CachedTokens"/> (what the previous generation left in the state) and processes only the rest;
+/// <see cref="SavePrefix"/> and <see cref="LoadPrefix"/> keep such prefixes aside and bring them back. The output is
+/// bit-identical to processing the whole prompt: a position's keys and values depend only on the tokens up to it, and the
+/// kernels compute each row alike whatever the batch around it.
+/// </remarks>
 public sealed class TextGenerator
 {
     private readonly LanguageModel _model;
     private readonly InferenceState _state;
     private readonly float[] _logits;
 
+    // The token at each filled position of _state whose keys and values are valid (never more than _state.Position).
+    private readonly List<int> _cached = [];
+
     public TextGenerator(LanguageModel model, int context = 0, KvCacheType cacheType = KvCacheType.F32)
     {
         _model = model;
         _state = model.CreateState(context, cacheType);
         _logits = new float[model.Transformer.VocabSize];
+        CachedTokens = _cached.AsReadOnly();
+    }
+
+    /// <summary>
+    /// When true, each generation reuses the longest common prefix of its prompt tokens and <see cref="CachedTokens"/>
+    /// (at most all but the prompt's last token, whose logits the first sample needs) instead of starting from an empty
+    /// state. False (the default): every generation processes its whole prompt.
+    /// </summary>
+    public bool ReusePrefix { get; set; }
+
+    /// <summary>The token ids whose keys and values the state holds, position by position: the last prompt and the
+    /// generated tokens that went forward after it (not the last sampled one when generation ended there).</summary>
+    public IReadOnlyList<int> CachedTokens { get; }
+
+    /// <summary>How many leading tokens of <paramref name="tokens"/> the state holds already (the common prefix with
+    /// <see cref="CachedTokens"/>).</summary>
+    public int CachedPrefixLength(ReadOnlySpan<int> tokens) => CollectionsMarshal.AsSpan(_cached).CommonPrefixLength(tokens);
+
+    /// <summary>A copy of the keys and values of the first <paramref name="length"/> positions of <see cref="CachedTokens"/>,
+    /// sized to them, to bring back later with <see cref="LoadPrefix"/> (into this generator or another of the same model).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is under 1 or more than the cached tokens.</exception>
+    public PromptPrefix SavePrefix(int length)
+    {
+        if (length < 1 || length > _cached.Count)
+            throw new ArgumentOutOfRangeException(nameof(length), $"cannot save {length} positions: {_cached.Count} token(s) are cached (at least 1 is needed)");
+        var cache = new KvCache(_model.Transformer.Hp, length, _state.Cache.Type);
+        _state.Cache.CopyTo(cache, 0, length);
+        return new PromptPrefix(_cached.GetRange(0, length).ToArray(), cache, _model.Transformer, _state.Adapters.ToArray());
+    }
+
+    /// <summary>
+    /// Makes the state hold the first <paramref name="length"/> positions of <paramref name="prefix"/> (and nothing after
+    /// them): <see cref="CachedTokens"/> becomes those tokens. Positions the state already holds for the same tokens are
+    /// not copied again. With <see cref="ReusePrefix"/>, the next generation whose prompt starts with them processes only
+    /// the rest.
+    /// </summary>
+    /// <exception cref="ArgumentException">The prefix was saved from another model, under other LoRA adapters, or with
+    /// another KV cache type.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is negative, more than the prefix holds, or
+    /// more than this generator's context.</exception>
+    public void LoadPrefix(PromptPrefix prefix, int length)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        if (!ReferenceEquals(prefix.Model, _model.Transformer)) throw new ArgumentException("the prefix was saved from another model", nameof(prefix));
+        if (!_state.SameAdapters(prefix.Adapters)) throw new ArgumentException("the prefix was saved under another set of LoRA adapters", nameof(prefix));
+        if (length < 0 || length > prefix.Length || length > _state.Cache.Context)
+            throw new ArgumentOutOfRangeException(nameof(length), $"cannot load {length} positions of a prefix of {prefix.Length} into a context of {_state.Cache.Context}");
+        var tokens = prefix.Tokens[..length];
+        int keep = CachedPrefixLength(tokens);
+        prefix.Cache.CopyTo(_state.Cache, keep, length - keep);
+        _cached.RemoveRange(keep, _cached.Count - keep);
+        _cached.AddRange(tokens[keep..]);
+        _state.Position = length;
     }
 
     /// <summary>
@@ -34,6 +98,8 @@ public sealed class TextGenerator
             if (!ReferenceEquals(a.Adapter?.Model, _model.Transformer)) throw new ArgumentException($"adapter '{a.Adapter?.Path}' was not loaded for this generator's model; load it through the model's Adapters", nameof(adapters));
         }
 
+        // Keys and values computed under other adapters are not this sequence's any more.
+        if (!_state.SameAdapters(adapters)) Forget(0);
         _state.SetAdapters(adapters);
     }
 
@@ -88,14 +154,15 @@ public sealed class TextGenerator
     {
         var steps = new SequenceSampler(_model, options, logprobs, topLogprobs);
         GeneratedTokens.Clear();
-        _state.Reset();
+        int reused = ReusePrefix ? Math.Min(CachedPrefixLength(prompt), prompt.Length - 1) : 0;
+        Forget(reused);
         steps.AcceptPrompt(prompt);
 
         var sw = Stopwatch.StartNew();
-        _model.Transformer.Forward(_state, prompt, _logits, allLogits: false, _model.Pool);
+        Forward(prompt.AsSpan(reused));
         var promptTime = sw.Elapsed;
         sw.Restart();
-        Stats = new GenerationStats { PromptTokens = prompt.Length, PromptTime = promptTime };
+        Stats = new GenerationStats { PromptTokens = prompt.Length, ReusedPromptTokens = reused, PromptTime = promptTime };
 
         while (steps.TryNext(_logits, _state.Position, _state.Cache.Context, cancellation.IsCancellationRequested, out var next))
         {
@@ -105,11 +172,25 @@ public sealed class TextGenerator
             yield return next;
 
             if (steps.Reason != FinishReason.None) break;
-            _model.Transformer.Forward(_state, [next.Token], _logits, allLogits: false, _model.Pool);
+            Forward([next.Token]);
         }
 
         var tail = steps.Finish();
         Stats = Stats with { GeneratedTokens = steps.Generated, GenerationTime = sw.Elapsed, FinishReason = steps.Reason };
         if (tail.Length > 0) yield return new SampledToken(-1, tail, 0, null);
+    }
+
+    /// <summary>Keeps only the first <paramref name="length"/> cached positions.</summary>
+    private void Forget(int length)
+    {
+        _cached.RemoveRange(length, _cached.Count - length);
+        _state.Truncate(length);
+    }
+
+    /// <summary>Runs tokens at the next positions; they count as cached only once their pass has completed.</summary>
+    private void Forward(ReadOnlySpan<int> tokens)
+    {
+        _model.Transformer.Forward(_state, tokens, _logits, allLogits: false, _model.Pool);
+        foreach (var t in tokens) _cached.Add(t);
     }
 }

@@ -83,6 +83,46 @@ public sealed class KvCache
         }
     }
 
+    /// <summary>
+    /// Copies the keys and values of positions <paramref name="start"/> .. <paramref name="start"/> + <paramref name="count"/> − 1
+    /// of every layer into the same positions of <paramref name="destination"/>; its other positions are left as they are.
+    /// Rows keep their position because a key carries the rotary embedding of the position it was computed at. Copying a
+    /// range onto itself does nothing.
+    /// </summary>
+    /// <exception cref="ArgumentException">The destination has another shape (layers, key or value width) or element type.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The range is negative or runs past either cache's context.</exception>
+    public void CopyTo(KvCache destination, int start, int count)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (destination.Layers != Layers || destination.KeyWidth != KeyWidth || destination.ValueWidth != ValueWidth || destination.Type != Type)
+        {
+            throw new ArgumentException(
+                $"cannot copy a {Type} cache of {Layers} layers × (keys {KeyWidth}, values {ValueWidth}) into a {destination.Type} cache of {destination.Layers} layers × (keys {destination.KeyWidth}, values {destination.ValueWidth})",
+                nameof(destination));
+        }
+
+        if (start < 0 || count < 0 || (long)start + count > Math.Min(Context, destination.Context))
+        {
+            throw new ArgumentOutOfRangeException(nameof(count),
+                $"positions {start}..{(long)start + count - 1} do not fit: the caches hold {Context} and {destination.Context} positions");
+        }
+
+        if (count == 0 || ReferenceEquals(destination, this)) return;
+        for (int l = 0; l < Layers; l++)
+        {
+            if (_k32 != null)
+            {
+                _k32[l].AsSpan(start * KeyWidth, count * KeyWidth).CopyTo(destination._k32![l].AsSpan(start * KeyWidth));
+                _v32![l].AsSpan(start * ValueWidth, count * ValueWidth).CopyTo(destination._v32![l].AsSpan(start * ValueWidth));
+            }
+            else
+            {
+                _k16![l].AsSpan(start * KeyWidth, count * KeyWidth).CopyTo(destination._k16![l].AsSpan(start * KeyWidth));
+                _v16![l].AsSpan(start * ValueWidth, count * ValueWidth).CopyTo(destination._v16![l].AsSpan(start * ValueWidth));
+            }
+        }
+    }
+
     public void Store(int layer, int pos, ReadOnlySpan<float> k, ReadOnlySpan<float> v)
     {
         if (_k32 != null)
