@@ -13,7 +13,7 @@ namespace Hearth.Sensors.Tests.Monitoring;
 /// alerts and retained state on their topics, and the faults (broker restart, monitor restart, bad input).</summary>
 public sealed class MqttMonitorTests
 {
-    private const string Topic = "plant/line1/readings";
+    internal const string Topic = "plant/line1/readings";
 
     private static string Policy(int port, string extra = "") => PolicyLoader.SeedText + $$"""
 
@@ -30,14 +30,14 @@ public sealed class MqttMonitorTests
     private static MonitorHost Host(string policy, IMonitorStore store, MonitorRunnerOptions? runner = null) =>
         MonitorHost.Create(PolicyLoader.Parse(policy), store, new MonitorHostOptions { Runner = runner ?? new MonitorRunnerOptions() });
 
-    private static MqttClient Client(MosquittoBroker broker) => new(new MqttClientOptions
+    internal static MqttClient Client(MosquittoBroker broker) => new(new MqttClientOptions
     {
         Host = "127.0.0.1", Port = broker.Port, ReconnectMaxDelay = TimeSpan.FromMilliseconds(200),
     });
 
     /// <summary>Publishes each line with QoS 1, trying again (the same bytes) until the broker acknowledges it, as a
     /// careful sensor gateway would across a broker restart.</summary>
-    private static async Task PublishAsync(MqttClient client, IEnumerable<string> lines, Action<int>? published = null, CancellationToken cancel = default)
+    internal static async Task PublishAsync(MqttClient client, IEnumerable<string> lines, Action<int>? published = null, CancellationToken cancel = default)
     {
         int i = 0;
         foreach (var line in lines)
