@@ -138,6 +138,87 @@ public sealed class SlmMonitorTests : IDisposable
     }
 
     [Fact]
+    public async Task HearthMonitorRunsTheChecksFailsSafeOnATinyBudgetAndOwesNoneAfterAKill9()
+    {
+        // hearth monitor as a user runs it, following a file of readings that all carry a note. 'mood' has all the time it
+        // needs; 'rushed' has 1 ms, less than one forward pass over its prompt, so it always answers its fail-safe label.
+        var dir = Directory.CreateTempSubdirectory("hearth-slm-cli-");
+        try
+        {
+            var lines = SimulatedLines(60, seed: 31).Select((l, i) =>
+            {
+                var o = JsonNode.Parse(l)!.AsObject();
+                o["note"] = s_notes[i % s_notes.Length] + $" ({i})";
+                return o.ToJsonString();
+            }).ToArray();
+            var file = Path.Combine(dir.FullName, "readings.jsonl");
+            File.WriteAllLines(file, lines);
+            var db = Path.Combine(dir.FullName, "monitor.db");
+            var policy = Path.Combine(dir.FullName, "notes.yaml");
+            File.WriteAllText(policy, Policy() .Replace("slm_checks:", $$"""
+                slm_checks:
+                  - name: rushed
+                    text: note
+                    prompt: "{{string.Concat(Enumerable.Repeat("Read the whole shift log before you answer. ", 6))}}{text}"
+                    labels: [ok, not ok]
+                    model: "{{Model}}"
+                    latency_budget_ms: 1
+                    on_timeout: not ok
+                """) + $"\nsources:\n  f: {{ kind: file, path: \"{file}\", poll_ms: 20 }}\n");
+            string[] args = ["monitor", "--policy", policy, "--store", db, "--json", "--stats-every", "0.3"];
+            static string FileKey(string line) => ReadingKeys.For("readings.jsonl", System.Text.Encoding.UTF8.GetBytes(line));
+            long Pending() => TempStore.CountIn(db, "pending_checks");
+
+            // First run: the rules keep up with the file, the model does not; killed with checks still owed.
+            using (var first = new CliChild(args))
+            {
+                await EventuallyAsync(() => first.Process.HasExited || (File.Exists(db) && TempStore.CountIn(db, "readings") == lines.Length
+                    && TempStore.ModelDecisionsIn(db).Count(d => d.Check == "mood") >= 2 && Pending() > 0
+                    && first.Json.Any(o => (string?)o["type"] == "stats" && (long)o["slm"]!["checks"]! > 0)),
+                    "every reading stored, some checks done and in the live statistics, some owed", TimeSpan.FromMinutes(5));
+                Assert.False(first.Process.HasExited, first.Errors);
+                var live = first.Json.Last(o => (string?)o["type"] == "stats" && (long)o["slm"]!["checks"]! > 0)["slm"]!;
+                Assert.True((double)live["latency_p50_ms"]! > 0 && (double)live["latency_p99_ms"]! >= (double)live["latency_p50_ms"]!);
+                await first.KillAsync();
+            }
+
+            // Nothing fell in the gap: each noted reading has each check either done or still owed.
+            var done = TempStore.ModelDecisionsIn(db).Select(d => d.Key).ToHashSet();
+            var owed = TempStore.Query(db, "SELECT key FROM pending_checks", r => r.GetString(0)).ToHashSet();
+            Assert.NotEmpty(owed);
+            foreach (var key in lines.Select(FileKey))
+                foreach (var check in new[] { "rushed", "mood" })
+                    Assert.True(done.Contains($"{key}/{check}") ^ owed.Contains($"{key}/{check}"), $"{check} of {key}: done or owed, exactly one");
+
+            // Second run: the file again (all duplicates), the owed checks first; then a graceful stop.
+            using (var second = new CliChild(args))
+            {
+                await EventuallyAsync(() => second.Process.HasExited || (TempStore.ModelDecisionsIn(db).Count == 2 * lines.Length && Pending() == 0),
+                    "the owed checks to be done", TimeSpan.FromMinutes(5));
+                Assert.False(second.Process.HasExited, second.Errors);
+                Signals.Send(second.Process.Id, Signals.SigTerm);
+                Assert.True(await second.ExitAsync() == 0, second.Errors);
+                var final = second.Json.Last(o => (bool?)o["final"] == true);
+                Assert.Equal(lines.Length, (long)final["duplicates"]!);
+                var slm = final["slm"]!;
+                Assert.Equal(owed.Count, (long)slm["checks"]!);
+                Assert.Equal(owed.Count(k => k.EndsWith("/rushed", StringComparison.Ordinal)), (long)slm["timed_out"]!);
+                Assert.True((double)slm["latency_p50_ms"]! > 0 && (double)slm["latency_p99_ms"]! >= (double)slm["latency_p50_ms"]!);
+            }
+
+            var decisions = TempStore.ModelDecisionsIn(db);
+            Assert.Equal(2 * lines.Length, decisions.Select(d => d.Key).Distinct().Count());
+            Assert.All(decisions.Where(d => d.Check == "rushed"), d => Assert.Equal(("not ok", true, ""), (d.Label, d.TimedOut, d.ModelOutput)));
+            var noteByKey = lines.ToDictionary(FileKey, l => Note(l)!);
+            Assert.All(decisions.Where(d => d.Check == "mood"), d => Assert.Equal((false, Expected(noteByKey[d.ReadingKey])), (d.TimedOut, d.Label)));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task AFullCheckQueueFailsSafeAtOnceWithoutHoldingUpTheRules()
     {
         // The model cannot load until the test lets it: checks pile up behind the first one.
