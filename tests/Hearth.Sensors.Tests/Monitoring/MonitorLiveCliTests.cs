@@ -69,5 +69,20 @@ public sealed class MonitorLiveCliTests : IDisposable
         e = new StringWriter();
         Assert.Equal(1, HearthCommand.Run(["monitor", "--policy", "seed", "--simulate", "--http", "example.org:80"], new StringReader(""), o, e));
         Assert.StartsWith("error: --http 'example.org:80' is not HOST:PORT", e.ToString());
+
+        e = new StringWriter();
+        Assert.Equal(1, HearthCommand.Run(["monitor", "--policy", "seed", "--simulate", "--sync", "HEARTH_NO_SUCH_VARIABLE"], new StringReader(""), o, e));
+        Assert.StartsWith("error: syncing to PostgreSQL needs a local store", e.ToString());
+
+        e = new StringWriter();
+        Assert.Equal(1, HearthCommand.Run(["monitor", "--policy", "seed", "--simulate", "--store", Path.Combine(_dir.FullName, "no", "such", "m.db")],
+            new StringReader(""), o, e));
+        Assert.StartsWith("error: The folder of the monitor store", e.ToString());
+
+        var checks = Path.Combine(_dir.FullName, "checks.yaml");
+        File.WriteAllText(checks, SlmMonitorTests.Policy().Replace(SlmMonitorTests.Model, Path.Combine(_dir.FullName, "missing.gguf")));
+        e = new StringWriter();
+        Assert.Equal(1, HearthCommand.Run(["monitor", "--policy", checks, "--simulate"], new StringReader(""), o, e));
+        Assert.StartsWith("error: slm check 'mood': cannot load model", e.ToString());
     }
 }

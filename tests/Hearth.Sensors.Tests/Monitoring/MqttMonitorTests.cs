@@ -60,7 +60,7 @@ public sealed class MqttMonitorTests
     }
 
     /// <summary>Collects what arrives on a topic filter.</summary>
-    private static async Task<(MqttClient Client, ConcurrentQueue<MqttMessage> Messages, Task Reader)> WatchAsync(MosquittoBroker broker, string filter)
+    internal static async Task<(MqttClient Client, ConcurrentQueue<MqttMessage> Messages, Task Reader)> WatchAsync(MosquittoBroker broker, string filter)
     {
         var client = Client(broker);
         await client.ConnectAsync();
