@@ -119,6 +119,11 @@ public interface IMonitorCheckHook
 /// source, full length and first bytes, since the rest was never read. Without a store
 /// (<c>null</c>) nothing is kept and redeliveries are not recognised. The runner owns its sources and sinks (it disposes
 /// them); the store stays the caller's.
+/// <para>Model checks: for each evaluated reading the check hook's <see cref="IMonitorCheckHook.Plan"/> names the checks
+/// it owes; they are stored with the reading in its transaction (pending), handed to the hook after the store, and their
+/// results, reported from any thread, are stored (clearing the pending check), counted in the statistics, and published
+/// to sinks when the hook asks. At start the hook gets the checks an earlier run left pending
+/// (<see cref="IMonitorCheckHook.Resume"/>). A check's result never changes the rules' labels or the alerted label.</para>
 /// </remarks>
 public sealed class MonitorRunner : IAsyncDisposable
 {
