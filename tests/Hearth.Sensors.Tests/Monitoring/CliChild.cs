@@ -40,12 +40,18 @@ internal sealed class CliChild : IDisposable
     /// <summary>The JSON lines printed so far.</summary>
     public JsonObject[] Json => Out.Where(l => l.StartsWith('{')).Select(l => JsonNode.Parse(l)!.AsObject()).ToArray();
 
-    /// <summary>The monitor's HTTP address, from its start-up line (once it has printed it).</summary>
-    public async Task<Uri> HttpAddressAsync()
+    /// <summary>Waits for the monitor's start-up line (its store is open by then) and returns it; fails if the process ends first.</summary>
+    public async Task<string> StartedAsync()
     {
         await EventuallyAsync(() => Err.Any(l => l.StartsWith("monitor: watching")) || Process.HasExited, "the monitor to start", TimeSpan.FromMinutes(3));
         Assert.False(Process.HasExited, Errors);
-        var line = Err.First(l => l.StartsWith("monitor: watching"));
+        return Err.First(l => l.StartsWith("monitor: watching"));
+    }
+
+    /// <summary>The monitor's HTTP address, from its start-up line.</summary>
+    public async Task<Uri> HttpAddressAsync()
+    {
+        var line = await StartedAsync();
         int at = line.IndexOf("http http://", StringComparison.Ordinal);
         Assert.True(at >= 0, line);
         var rest = line[(at + "http ".Length)..];

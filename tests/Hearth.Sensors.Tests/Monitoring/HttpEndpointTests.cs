@@ -12,7 +12,8 @@ namespace Hearth.Sensors.Tests.Monitoring;
 /// <summary>The monitor's HTTP endpoint on real Kestrel, called with a real HttpClient: ingest, health and stats.</summary>
 public sealed class HttpEndpointTests
 {
-    private const string Line1Signals = """
+    /// <summary>The seed scenario's signals and rules, declared for sensor line1 (so an unknown sensor can be told apart).</summary>
+    internal const string Line1Signals = """
         signals:
           temperature: { unit: C, source: line1 }
           vibration: { unit: g, source: line1 }

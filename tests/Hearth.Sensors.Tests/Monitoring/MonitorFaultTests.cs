@@ -25,16 +25,8 @@ public sealed class MonitorFaultTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    /// <summary>The seed scenario's thresholds, with signals declared for sensor line1 (so an unknown sensor can be told apart).</summary>
-    private static string Policy(int port) => $$"""
-        signals:
-          temperature: { unit: C, source: line1 }
-          vibration: { unit: g, source: line1 }
-        rules:
-          - { name: hot, signal: temperature, above: 80, label: ANOMALY DETECTED }
-          - { name: shaking, signal: vibration, above: 0.04, label: ANOMALY DETECTED }
-        default_label: NORMAL
-        max_reading_bytes: 4096
+    /// <summary>The seed scenario's thresholds for sensor line1, read from the broker with QoS 1 in a persistent session.</summary>
+    private static string Policy(int port) => HttpEndpointTests.Line1Signals + $$"""
         sources:
           plant: { kind: mqtt, broker: "mqtt://127.0.0.1:{{port}}", topics: [plant/+/readings], qos: 1, client_id: hearth-fault-test }
         """;

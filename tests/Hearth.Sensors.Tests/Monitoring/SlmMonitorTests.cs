@@ -21,15 +21,7 @@ public sealed class SlmMonitorTests : IDisposable
 
     /// <summary>The seed scenario with a text signal and a check that reads it. The labels are words this little story
     /// model's answers between depend on the text, so the tests compare real choices, not one answer it always gives.</summary>
-    internal static string Policy(int budgetMs = 600_000, string extra = "") => $$"""
-        signals:
-          temperature: { unit: C }
-          vibration: { unit: g }
-          note: { type: text, max_bytes: 400 }
-        rules:
-          - { name: hot, signal: temperature, above: 80, label: ANOMALY DETECTED }
-          - { name: shaking, signal: vibration, above: 0.04, label: ANOMALY DETECTED }
-        default_label: NORMAL
+    internal static string Policy(int budgetMs = 600_000, string extra = "") => SlmPolicyTests.SeedWithNote + $$"""
         slm_checks:
           - name: mood
             text: note
@@ -172,7 +164,8 @@ public sealed class SlmMonitorTests : IDisposable
             // First run: the rules keep up with the file, the model does not; killed with checks still owed.
             using (var first = new CliChild(args))
             {
-                await EventuallyAsync(() => first.Process.HasExited || (File.Exists(db) && TempStore.CountIn(db, "readings") == lines.Length
+                await first.StartedAsync();
+                await EventuallyAsync(() => first.Process.HasExited || (TempStore.CountIn(db, "readings") == lines.Length
                     && TempStore.ModelDecisionsIn(db).Count(d => d.Check == "mood") >= 2 && Pending() > 0
                     && first.Json.Any(o => (string?)o["type"] == "stats" && (long)o["slm"]!["checks"]! > 0)),
                     "every reading stored, some checks done and in the live statistics, some owed", TimeSpan.FromMinutes(5));
@@ -193,6 +186,7 @@ public sealed class SlmMonitorTests : IDisposable
             // Second run: the file again (all duplicates), the owed checks first; then a graceful stop.
             using (var second = new CliChild(args))
             {
+                await second.StartedAsync();
                 await EventuallyAsync(() => second.Process.HasExited || (TempStore.ModelDecisionsIn(db).Count == 2 * lines.Length && Pending() == 0),
                     "the owed checks to be done", TimeSpan.FromMinutes(5));
                 Assert.False(second.Process.HasExited, second.Errors);
