@@ -45,7 +45,8 @@ public static class HearthCommand
             if (MonitorCommand.HandlesTermination(parsed)) config.ProcessTerminationTimeout = null;
             return parsed.Invoke(config);
         }
-        catch (Exception e) when (e is HearthException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is HearthException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException
+            or Sensors.Storage.MonitorStoreException)
         {
             stderr.WriteLine($"error: {e.Message}");
             return 1;

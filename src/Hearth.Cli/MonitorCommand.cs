@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Hearth.Sensors;
 using Hearth.Sensors.Monitoring;
-using Hearth.Sensors.Storage;
+using Hearth.Sensors.Slm;
 
 namespace Hearth.Cli;
 
@@ -12,14 +12,6 @@ namespace Hearth.Cli;
 /// <c>hearth monitor replay</c>: a policy's rules over recorded (or simulated) readings, printing decisions, alerts and statistics.</summary>
 internal static class MonitorCommand
 {
-    /// <summary>Opens the monitor's store from <c>--store PATH</c> and <c>--sync URL</c> (either may be null). Until the SQLite
-    /// store is part of this build, no <c>--store</c> means a monitor that keeps nothing, and <c>--store</c> is refused.</summary>
-    internal static Func<string?, string?, IMonitorStore?> OpenStore { get; set; } = (path, sync) =>
-    {
-        if (path == null && sync == null) return null;
-        throw new ArgumentException("--store/--sync: this build has no monitor store yet; run without them (readings are then not kept)");
-    };
-
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var monitor = Live(stdout, stderr);
@@ -42,8 +34,14 @@ internal static class MonitorCommand
         };
         var speed = new Option<string>("--speed") { Description = "simulated feed: realtime (one reading a second) or max", DefaultValueFactory = _ => "realtime" };
         var seed = new Option<ulong>("--seed") { Description = "seed of the simulated feed", DefaultValueFactory = _ => 1 };
-        var store = new Option<string?>("--store") { Description = "where readings, decisions and alerts are kept (a database file)" };
-        var sync = new Option<string?>("--sync") { Description = "a PostgreSQL connection string the store is copied to" };
+        var store = new Option<string?>("--store")
+        {
+            Description = "keep readings, decisions and alerts in this SQLite file (WAL; created when missing); overrides the policy's store.path. Without it or a store: section nothing is kept",
+        };
+        var sync = new Option<string?>("--sync")
+        {
+            Description = "copy the store to PostgreSQL: the NAME of an environment variable holding the connection string (Host=...;Username=...;Password=...;Database=...); overrides store.postgres.connection_env",
+        };
         var http = new Option<string?>("--http") { Description = "HOST:PORT for GET /health, GET /stats and HTTP ingest (POST /ingest/NAME), e.g. 127.0.0.1:8089" };
         var json = new Option<bool>("--json") { Description = "print alerts (when the policy has no sinks) and statistics as JSON lines" };
         var statsEvery = new Option<double>("--stats-every") { Description = "print statistics every S seconds (0: only at the end)" };
@@ -63,8 +61,8 @@ internal static class MonitorCommand
             if (r.GetValue(simulate) < 0) throw new ArgumentException("--simulate: the number of readings must not be negative");
             bool asJson = r.GetValue(json);
 
-            using var monitorStore = OpenStore(r.GetValue(store), r.GetValue(sync));
-            await using var host = MonitorHost.Create(monitorPolicy, monitorStore, new MonitorHostOptions
+            await using var storage = MonitorStorage.Open(monitorPolicy, new MonitorStorageOptions { StorePath = r.GetValue(store), SyncVariable = r.GetValue(sync) });
+            await using var host = MonitorHost.Create(monitorPolicy, storage?.Store, new MonitorHostOptions
             {
                 Simulate = simulated,
                 SimulateCount = r.GetValue(simulate),
@@ -77,6 +75,8 @@ internal static class MonitorCommand
                 Stdout = stdout,
                 Json = asJson,
                 Runner = new MonitorRunnerOptions { ShutdownTimeout = TimeSpan.FromSeconds(shutdownSeconds) },
+                Sync = storage?.Sync,
+                Slm = new EngineSlmOptions { ResolveModel = ModelPaths.Resolve },
             });
 
             // The first Ctrl+C or SIGTERM stops gracefully; a second one ends the process at once.
@@ -96,9 +96,13 @@ internal static class MonitorCommand
             var stats = await host.RunAsync(stop.Token, () =>
             {
                 stderr.WriteLine($"monitor: watching {sources}" + (host.Http != null ? $"; http {host.Http.Address}" : "")
-                    + (monitorStore == null ? "; no --store: readings are not kept" : ""));
+                    + (storage == null ? "; no --store: readings are not kept" : $"; store {storage.Store.Path}")
+                    + (storage?.Sync is { } s ? $"; sync to {s.Target}" : "")
+                    + (monitorPolicy.SlmChecks.Count > 0 ? $"; slm checks: {string.Join(", ", monitorPolicy.SlmChecks.Select(c => c.Name))}" : ""));
                 if (every > 0) _ = PrintStatsAsync(host.Runner, stdout, asJson, TimeSpan.FromSeconds(every), stop.Token);
             });
+            if (host.FinalSync is { Pending.Total: > 0 } left)
+                stderr.WriteLine($"monitor: {left.Pending.Total} rows are not yet in PostgreSQL ({left.LastError ?? "no time left"}); they are sent at the next start");
             lock (stdout)
             {
                 stdout.Write(asJson ? MonitorFormat.ToJson(stats, final: true) + "\n" : MonitorFormat.ToText(stats));

@@ -9,8 +9,8 @@ public sealed class SlmPolicyTests
 {
     private const string Anomaly = "ANOMALY DETECTED";
 
-    /// <summary>The seed scenario with an explain check and a note check (the same policy the README shows).</summary>
-    internal const string SeedWithChecks = """
+    /// <summary>The seed scenario's signals and rules, with a text signal for operator notes.</summary>
+    internal const string SeedWithNote = """
         signals:
           temperature: { unit: C }
           vibration: { unit: g }
@@ -19,6 +19,11 @@ public sealed class SlmPolicyTests
           - { name: hot, signal: temperature, above: 80, label: ANOMALY DETECTED }
           - { name: shaking, signal: vibration, above: 0.04, label: ANOMALY DETECTED }
         default_label: NORMAL
+
+        """;
+
+    /// <summary>The seed scenario with an explain check and a note check (the same policy the README shows).</summary>
+    internal const string SeedWithChecks = SeedWithNote + """
         slm_checks:
           - name: explain_alert
             on_labels: [ANOMALY DETECTED]

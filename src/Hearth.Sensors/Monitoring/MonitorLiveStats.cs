@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Hearth.Sensors.Sinks;
 using Hearth.Sensors.Sources;
+using Hearth.Sensors.Storage;
 
 namespace Hearth.Sensors.Monitoring;
 
@@ -14,10 +15,10 @@ namespace Hearth.Sensors.Monitoring;
 /// <param name="PipelineLatencyP50">Median time from a payload's arrival until it was stored, acknowledged and its alert queued for the sinks.</param>
 /// <param name="PipelineLatencyP99">99th percentile of the same.</param>
 /// <param name="Ticks">Clock ticks evaluated.</param>
-/// <param name="ModelChecks">Small-language-model checks reported.</param>
+/// <param name="ModelChecks">Small-language-model check results reported (fail-safe and skipped ones included).</param>
 /// <param name="ModelDecisions">Their results by label.</param>
-/// <param name="SlmLatencyP50">Median check latency (zero before the first).</param>
-/// <param name="SlmLatencyP99">99th percentile check latency.</param>
+/// <param name="SlmLatencyP50">Median latency of the checks that ran (skipped ones are left out; zero before the first).</param>
+/// <param name="SlmLatencyP99">99th percentile of the same.</param>
 /// <param name="QueueDepth">Payloads waiting for the decision loop.</param>
 /// <param name="StoreFailures">Store calls that threw (each was retried).</param>
 /// <param name="StoreError">The last store error, or null.</param>
@@ -47,7 +48,20 @@ public sealed record MonitorLiveStats(
     long Errors,
     string? LastError,
     IReadOnlyList<SinkStats> Sinks,
-    IReadOnlyList<SourceStatus> Sources);
+    IReadOnlyList<SourceStatus> Sources)
+{
+    /// <summary>Check results that used the fail-safe label (budget ran out, the model failed, or the check was skipped).</summary>
+    public long ModelChecksTimedOut { get; init; }
+
+    /// <summary>Checks that never ran because the check queue was full (see <see cref="Storage.ModelDecisionRecord.Skipped"/>).</summary>
+    public long ModelChecksSkipped { get; init; }
+
+    /// <summary>Checks waiting for the model or running now.</summary>
+    public int ModelChecksQueued { get; init; }
+
+    /// <summary>The PostgreSQL sync's state, when the monitor syncs; else null.</summary>
+    public PostgresSyncStatus? Sync { get; init; }
+}
 
 /// <summary>Whether a monitor is working.</summary>
 /// <param name="Healthy">True when there are no <paramref name="Problems"/>.</param>
@@ -58,7 +72,12 @@ public sealed record MonitorLiveStats(
 /// <param name="Store"><c>ok</c>, <c>failing</c>, or <c>none</c> (running without a store).</param>
 /// <param name="Problems">What makes it unhealthy, in words.</param>
 public sealed record MonitorHealth(bool Healthy, TimeSpan Uptime, IReadOnlyList<SourceStatus> Sources, TimeSpan? LastReadingAge, int QueueDepth,
-    string Store, IReadOnlyList<string> Problems);
+    string Store, IReadOnlyList<string> Problems)
+{
+    /// <summary>The PostgreSQL sync's state, when the monitor syncs; else null. A sync that cannot reach PostgreSQL does
+    /// not make the monitor unhealthy: rows wait in the local store and are sent once it is back.</summary>
+    public PostgresSyncStatus? Sync { get; init; }
+}
 
 /// <summary>Events per second over a recent window, in fixed memory: one counter per second for the last minute.</summary>
 internal sealed class RateMeter

@@ -30,8 +30,17 @@ public sealed record MonitorRunnerOptions
     /// <summary>The longest wait between retries of a failing store write. Default 5 s.</summary>
     public TimeSpan StoreRetryMaxDelay { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Reports how many stored records still wait to be synchronised elsewhere (a PostgreSQL sync's backlog), or null.</summary>
+    /// <summary>Reports how many stored records still wait to be synchronised elsewhere (a PostgreSQL sync's backlog), or null.
+    /// When it throws, the statistics show no backlog.</summary>
     public Func<long?>? StoreBacklog { get; init; }
+
+    /// <summary>Reports the PostgreSQL sync's state for the statistics and the health report, or null. When it throws,
+    /// they show none.</summary>
+    public Func<PostgresSyncStatus?>? SyncStatus { get; init; }
+
+    /// <summary>Called after each record (reading, tick or check result) is stored, on the thread that stored it: a sync's
+    /// <see cref="PostgresSync.Notify"/>. Must return at once.</summary>
+    public Action? Stored { get; init; }
 
     /// <summary>The clock ticks read (for stale-sensor rules). Default the system clock.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
@@ -46,7 +55,27 @@ public sealed record MonitorRunnerOptions
 /// <param name="Report">Stores a check's result and counts it in the statistics; callable from any thread, also while the
 /// runner drains at shutdown.</param>
 public sealed record CheckContext(string ReadingKey, string Source, string Payload, Decision Decision, ISlmClassifier? Classifier,
-    Action<ModelDecisionRecord> Report);
+    Action<ModelDecisionRecord> Report)
+{
+    /// <summary>The parsed reading; null only when a runner could not give it.</summary>
+    public Reading? Reading { get; init; }
+
+    /// <summary>The checks <see cref="IMonitorCheckHook.Plan"/> chose for this reading, now stored with it as pending.</summary>
+    public IReadOnlyList<PendingCheck> Checks { get; init; } = [];
+
+    /// <summary>Sends a check's result to the sinks its notice names (every sink when the policy has no <c>sinks</c>
+    /// section); callable from any thread. Does nothing by default.</summary>
+    public Action<ModelCheckNotice> Publish { get; init; } = _ => { };
+}
+
+/// <summary>What a check hook is given when the runner starts: the checks an earlier run stored but did not finish, and
+/// how to report results without a new reading.</summary>
+/// <param name="Pending">The store's pending checks, oldest first (empty without a store).</param>
+/// <param name="Report">As <see cref="CheckContext.Report"/>.</param>
+/// <param name="Publish">As <see cref="CheckContext.Publish"/>.</param>
+/// <param name="Drop">Forgets a pending check without a result (its check is no longer in the policy).</param>
+public sealed record CheckResumeContext(IReadOnlyList<PendingCheck> Pending, Action<ModelDecisionRecord> Report, Action<ModelCheckNotice> Publish,
+    Action<string> Drop);
 
 /// <summary>
 /// Where small-language-model checks plug into the runner: told of every evaluated reading after it is stored, it
@@ -60,6 +89,21 @@ public interface IMonitorCheckHook
 
     /// <summary>Waits for the checks still running (called once at shutdown, after the last reading).</summary>
     Task DrainAsync(CancellationToken deadline);
+
+    /// <summary>Called on the decision loop for each evaluated reading before it is stored: the checks to run for it. The
+    /// runner stores them with the reading in one transaction (<see cref="ReadingRecord.Checks"/>) and hands them back in
+    /// <see cref="CheckContext.Checks"/>; reporting a result removes its pending check. Must be quick and pure. By default
+    /// none (a hook is then free to run what it likes from <see cref="OnDecision"/>, with no protection against a kill).</summary>
+    IReadOnlyList<PendingCheck> Plan(string readingKey, Reading reading, Decision decision) => [];
+
+    /// <summary>Called once when the runner starts, before the first reading, with the checks an earlier run left pending.
+    /// Does nothing by default.</summary>
+    void Resume(CheckResumeContext context)
+    {
+    }
+
+    /// <summary>Checks waiting or running now (for the statistics); 0 by default.</summary>
+    int Queued => 0;
 }
 
 /// <summary>
@@ -75,6 +119,11 @@ public interface IMonitorCheckHook
 /// source, full length and first bytes, since the rest was never read. Without a store
 /// (<c>null</c>) nothing is kept and redeliveries are not recognised. The runner owns its sources and sinks (it disposes
 /// them); the store stays the caller's.
+/// <para>Model checks: for each evaluated reading the check hook's <see cref="IMonitorCheckHook.Plan"/> names the checks
+/// it owes; they are stored with the reading in its transaction (pending), handed to the hook after the store, and their
+/// results, reported from any thread, are stored (clearing the pending check), counted in the statistics, and published
+/// to sinks when the hook asks. At start the hook gets the checks an earlier run left pending
+/// (<see cref="IMonitorCheckHook.Resume"/>). A check's result never changes the rules' labels or the alerted label.</para>
 /// </remarks>
 public sealed class MonitorRunner : IAsyncDisposable
 {
@@ -91,7 +140,7 @@ public sealed class MonitorRunner : IAsyncDisposable
     private readonly RateMeter _rate = new();
     private readonly Dictionary<string, long> _modelLabels = new(StringComparer.Ordinal);
     private readonly bool _ticks;
-    private long _duplicates, _notStored, _tickCount, _modelChecks, _storeFailures, _errors;
+    private long _duplicates, _notStored, _tickCount, _modelChecks, _modelTimedOut, _modelSkipped, _storeFailures, _errors;
     private string? _lastError;
     private DateTimeOffset? _storeFailingSince, _lastReadingAt, _startedAt;
     private string? _storeError;
@@ -164,6 +213,17 @@ public sealed class MonitorRunner : IAsyncDisposable
             lock (_gate) _session.Engine.RestoreAlertedLabel(restored);
         }
 
+        if (_checks != null)
+        {
+            IReadOnlyList<PendingCheck> pending = [];
+            if (_store != null && Store(s => s.PendingChecks(), out var stored, stop)) pending = stored;
+            _checks.Resume(new CheckResumeContext(pending, ReportModelDecision, PublishCheck, key => Store(s =>
+            {
+                s.DropPendingCheck(key);
+                return true;
+            }, out _)));
+        }
+
         foreach (var sink in Sinks) await sink.StartAsync(stop).ConfigureAwait(false);
         var initial = new SinkEvent(_session.Engine.AlertedLabel, null, null, null, null, SignalLabels(null), Stopwatch.GetTimestamp());
         foreach (var sink in Sinks) sink.Offer(initial);
@@ -219,7 +279,9 @@ public sealed class MonitorRunner : IAsyncDisposable
     {
         var sinks = Sinks.Select(s => s.Stats()).ToList();
         var sources = Sources.Select(s => s.Status).ToList();
-        long? backlog = _options.StoreBacklog?.Invoke();
+        long? backlog = Ask(_options.StoreBacklog);
+        var sync = Ask(_options.SyncStatus);
+        int queuedChecks = _checks?.Queued ?? 0;
         lock (_gate)
         {
             var now = DateTimeOffset.UtcNow;
@@ -243,7 +305,23 @@ public sealed class MonitorRunner : IAsyncDisposable
                 _errors,
                 _lastError,
                 sinks,
-                sources);
+                sources)
+            {
+                ModelChecksTimedOut = _modelTimedOut, ModelChecksSkipped = _modelSkipped, ModelChecksQueued = queuedChecks, Sync = sync,
+            };
+        }
+    }
+
+    // A status callback must not break /stats or /health: a failure shows as no value.
+    private static T? Ask<T>(Func<T>? ask)
+    {
+        try
+        {
+            return ask is null ? default : ask();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return default;
         }
     }
 
@@ -269,7 +347,10 @@ public sealed class MonitorRunner : IAsyncDisposable
         lock (_gate) (failing, storeError, last, started) = (_storeFailingSince, _storeError, _lastReadingAt, _startedAt);
         if (failing != null) problems.Add($"the store has been failing since {failing:O}: {storeError}");
         return new MonitorHealth(problems.Count == 0, started is { } t ? now - t : TimeSpan.Zero, sources, last is { } l ? now - l : null,
-            _queue.Reader.Count, _store == null ? "none" : failing != null ? "failing" : "ok", problems);
+            _queue.Reader.Count, _store == null ? "none" : failing != null ? "failing" : "ok", problems)
+        {
+            Sync = Ask(_options.SyncStatus),
+        };
     }
 
     /// <summary>Stops at once without draining (what a crash would leave: queued payloads are neither stored nor
@@ -348,21 +429,29 @@ public sealed class MonitorRunner : IAsyncDisposable
 
         Decision? decision;
         QuarantinedReading? quarantined;
+        Reading? reading = null;
         lock (_gate)
         {
             (decision, quarantined) = p.Truncated
                 ? _session.Accept(new JsonLine(p.Position, p.Bytes, p.Length, Oversized: true), p.Source)
-                : _session.Accept(p.Bytes.Span, p.Source, p.Position);
+                : _session.Accept(p.Bytes.Span, p.Source, p.Position, out reading);
             _lastReadingAt = p.ReceivedAt;
             _rate.Add();
         }
 
+        // The checks this reading owes are stored with it, so a kill before they finish cannot lose them.
+        var checks = _checks != null && decision != null && reading != null ? _checks.Plan(key, reading, decision) : [];
         var text = quarantined?.Reason == QuarantineReason.TooLarge ? quarantined.Excerpt : Encoding.UTF8.GetString(p.Bytes.Span);
-        var record = new ReadingRecord(key, p.Source, p.ReceivedAt, text, decision, quarantined);
-        if (_store != null && !Store(s => s.RecordReading(record), out _))
+        var record = new ReadingRecord(key, p.Source, p.ReceivedAt, text, decision, quarantined) { Checks = checks };
+        if (_store != null)
         {
-            await Complete(p, new PayloadResult(PayloadOutcome.NotStored)).ConfigureAwait(false);
-            return;
+            if (!Store(s => s.RecordReading(record), out _))
+            {
+                await Complete(p, new PayloadResult(PayloadOutcome.NotStored)).ConfigureAwait(false);
+                return;
+            }
+
+            _options.Stored?.Invoke();
         }
 
         await Complete(p, quarantined != null ? new PayloadResult(PayloadOutcome.Quarantined, quarantined.Reason) : new PayloadResult(PayloadOutcome.Accepted))
@@ -370,7 +459,10 @@ public sealed class MonitorRunner : IAsyncDisposable
         if (decision != null)
         {
             if (decision.Alert != null) Dispatch(decision, p.Source, key, p.ReceivedTimestamp);
-            _checks?.OnDecision(new CheckContext(key, p.Source, text, decision, _classifier, ReportModelDecision));
+            _checks?.OnDecision(new CheckContext(key, p.Source, text, decision, _classifier, ReportModelDecision)
+            {
+                Reading = reading, Checks = checks, Publish = PublishCheck,
+            });
         }
 
         lock (_gate) _pipeline.Add(Stopwatch.GetTimestamp() - p.ReceivedTimestamp);
@@ -386,7 +478,12 @@ public sealed class MonitorRunner : IAsyncDisposable
             _tickCount++;
         }
 
-        if (_store != null && !Store(s => s.RecordTick("tick/" + now.UtcDateTime.ToString("O", CultureInfo.InvariantCulture), d), out _)) return;
+        if (_store != null)
+        {
+            if (!Store(s => s.RecordTick("tick/" + now.UtcDateTime.ToString("O", CultureInfo.InvariantCulture), d), out _)) return;
+            _options.Stored?.Invoke();
+        }
+
         if (d.Alert != null) Dispatch(d, null, null, received);
     }
 
@@ -412,13 +509,26 @@ public sealed class MonitorRunner : IAsyncDisposable
     private void ReportModelDecision(ModelDecisionRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        if (_store != null) Store(s => s.RecordModelDecision(record), out _);
+        if (_store != null && Store(s => s.RecordModelDecision(record), out _)) _options.Stored?.Invoke();
         lock (_gate)
         {
             _modelChecks++;
             _modelLabels[record.Label] = _modelLabels.GetValueOrDefault(record.Label) + 1;
-            _slm.Add((long)(record.Latency.TotalSeconds * Stopwatch.Frequency));
+            if (record.TimedOut) _modelTimedOut++;
+            if (record.Skipped) _modelSkipped++;
+            else _slm.Add((long)(record.Latency.TotalSeconds * Stopwatch.Frequency));
         }
+    }
+
+    // A check's result never touches the rules' state: the event carries the current alerted label unchanged.
+    private void PublishCheck(ModelCheckNotice notice)
+    {
+        ArgumentNullException.ThrowIfNull(notice);
+        string label;
+        lock (_gate) label = _session.Engine.AlertedLabel;
+        var e = new SinkEvent(label, null, null, notice.Source, notice.ReadingKey, new Dictionary<string, string>(), Stopwatch.GetTimestamp()) { Check = notice };
+        foreach (var sink in Sinks)
+            if (Policy.Sinks == null || notice.Sinks.Contains(sink.Name)) sink.Offer(e);
     }
 
     private static ValueTask Complete(SourcePayload? p, PayloadResult result) => p?.CompleteAsync(result) ?? ValueTask.CompletedTask;

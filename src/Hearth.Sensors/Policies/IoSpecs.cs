@@ -89,3 +89,21 @@ public sealed record StdoutSinkSpec(string Name, bool Json) : SinkSpec(Name);
 /// action names it; declaring it lets actions say so.</summary>
 /// <param name="Name">The sink's name.</param>
 public sealed record StoreSinkSpec(string Name) : SinkSpec(Name);
+
+/// <summary>Where the live monitor keeps what it sees (the policy's <c>store:</c> section): a SQLite file in WAL mode, its
+/// retention limits, and optionally a PostgreSQL database it is copied to. The command line's <c>--store</c> and
+/// <c>--sync</c> take precedence over <see cref="Path"/> and <see cref="PostgresSpec.ConnectionEnv"/>.</summary>
+/// <param name="Path">The SQLite file (<c>path</c>; relative paths are relative to the policy file's directory).</param>
+/// <param name="Durability">How commits reach the disk (<c>durability: full|normal</c>, default full).</param>
+/// <param name="Retention">How long rows are kept (<c>retention:</c> with <c>readings</c>, <c>decisions</c>, <c>alerts</c>,
+/// <c>quarantine</c>, each <c>{ max_age_hours, max_rows }</c>); rows not yet synced are kept regardless.</param>
+/// <param name="Postgres">The PostgreSQL target (<c>postgres:</c>), or null for none.</param>
+public sealed record StoreSpec(string Path, Storage.StoreDurability Durability, Storage.StoreRetention Retention, PostgresSpec? Postgres);
+
+/// <summary>A PostgreSQL database the store is forwarded to (the <c>store:</c> section's <c>postgres:</c>). The connection
+/// string never appears in a policy: the policy names the environment variable that holds it.</summary>
+/// <param name="ConnectionEnv">The environment variable holding an Npgsql connection string (<c>connection_env</c>, required).</param>
+/// <param name="BatchSize">Rows of each table per PostgreSQL transaction (<c>batch_size</c>, 1 to 10,000; default 500).</param>
+/// <param name="PollInterval">How often the sync looks for new rows besides being woken by writes (<c>poll_ms</c>, default 1000).</param>
+/// <param name="MaxBackoff">The longest wait between attempts while PostgreSQL is unreachable (<c>max_backoff_ms</c>, default 60000).</param>
+public sealed record PostgresSpec(string ConnectionEnv, int BatchSize, TimeSpan PollInterval, TimeSpan MaxBackoff);

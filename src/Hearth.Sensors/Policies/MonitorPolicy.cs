@@ -31,6 +31,10 @@ public sealed record MonitorPolicy
     /// live monitor then prints every alert to standard output).</summary>
     public IReadOnlyList<SinkSpec>? Sinks { get; init; }
 
+    /// <summary>Where the live monitor keeps readings, decisions and alerts (<c>store</c>); null when the policy has no
+    /// <c>store</c> section.</summary>
+    public StoreSpec? Store { get; init; }
+
     /// <summary>The signal with this name, or null.</summary>
     public SignalSpec? FindSignal(string name) => Signals.FirstOrDefault(s => s.Name == name);
 

@@ -14,7 +14,7 @@ public static partial class PolicyLoader
     /// <summary>The name that selects the built-in seed policy (<see cref="Seed"/>).</summary>
     public const string SeedName = "seed";
 
-    private static readonly string[] s_topKeys = ["signals", "rules", "slm_checks", "actions", "default_label", "max_reading_bytes", "sources", "sinks"];
+    private static readonly string[] s_topKeys = ["signals", "rules", "slm_checks", "actions", "default_label", "max_reading_bytes", "sources", "sinks", "store"];
     private static readonly string[] s_signalKeys = ["unit", "source", "field", "type", "max_bytes"];
     private static readonly string[] s_ruleKeys =
         ["name", "signal", "label", "above", "below", "clear", "clear_after", "stat", "window_seconds", "window_readings", "missing", "stale_seconds"];
@@ -103,6 +103,7 @@ public static partial class PolicyLoader
 
         var sources = ctx.Optional(root, "sources") is { } sourcesNode ? ParseSources(ctx, sourcesNode, baseDirectory) : [];
         var sinks = ctx.Optional(root, "sinks") is { } sinksNode ? ParseSinks(ctx, sinksNode, baseDirectory) : null;
+        var store = ctx.Optional(root, "store") is { } storeNode ? ParseStore(ctx, storeNode, baseDirectory) : null;
         var known = new HashSet<string>(rules.Select(r => r.Label).Concat(slmChecks.SelectMany(c => c.Labels))) { defaultLabel };
         var actions = new Dictionary<string, ActionSpec>();
         if (ctx.Optional(root, "actions") is { } actionsNode)
@@ -119,7 +120,7 @@ public static partial class PolicyLoader
         return new MonitorPolicy
         {
             Signals = signals, Rules = rules, DefaultLabel = defaultLabel, MaxReadingBytes = maxBytes, SlmChecks = slmChecks, Actions = actions,
-            Sources = sources, Sinks = sinks,
+            Sources = sources, Sinks = sinks, Store = store,
         };
     }
 

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Hearth.Sensors.Monitoring;
 using Hearth.Sensors.Sinks;
 using Hearth.Sensors.Sources;
+using Hearth.Sensors.Storage;
 
 namespace Hearth.Sensors;
 
@@ -50,9 +51,11 @@ public static class MonitorFormat
 
     /// <summary>What sinks send for an alert: <see cref="ToJson(Alert)"/>'s fields plus <c>source</c>, <c>key</c> (the
     /// reading's store key; null for clock ticks), <c>inputs</c> (the reading's signal values) and <c>signals</c> (each
-    /// signal's label). A state-only event gives <see cref="StateJson"/>.</summary>
+    /// signal's label). A model check's result gives <see cref="ToJson(ModelCheckNotice)"/>, a state-only event
+    /// <see cref="StateJson"/>.</summary>
     public static string ToJson(SinkEvent e)
     {
+        if (e.Check is { } check) return ToJson(check);
         if (e.Alert == null) return StateJson(e);
         var o = AlertObject(e.Alert);
         o["source"] = e.Source;
@@ -61,6 +64,21 @@ public static class MonitorFormat
         o["signals"] = Texts(e.SignalLabels);
         return o.ToJsonString(s_json);
     }
+
+    /// <summary>One JSON line for a model check's result (<c>"type":"check"</c>): <c>ts</c> (when it finished), <c>check</c>,
+    /// <c>label</c>, <c>rule_label</c> (the rules' label, which the check does not change), <c>timed_out</c>,
+    /// <c>explanation</c>, <c>model</c>, <c>severity</c>, <c>sinks</c>, <c>source</c> and <c>key</c> (the reading's store key).</summary>
+    public static string ToJson(ModelCheckNotice c) => new JsonObject
+    {
+        ["type"] = "check", ["ts"] = Time(c.DecidedAt), ["check"] = c.Check, ["label"] = c.Label, ["rule_label"] = c.RuleLabel,
+        ["timed_out"] = c.TimedOut, ["explanation"] = c.Explanation, ["model"] = c.Model, ["severity"] = Severity(c.Severity),
+        ["sinks"] = new JsonArray(c.Sinks.Select(s => (JsonNode?)s).ToArray()), ["source"] = c.Source, ["key"] = c.ReadingKey,
+    }.ToJsonString(s_json);
+
+    /// <summary>One text line for a model check's result.</summary>
+    public static string ToText(ModelCheckNotice c) =>
+        $"{Time(c.DecidedAt)}  CHECK {c.Check}: {c.Label}{(c.TimedOut ? " (fail-safe)" : "")}  rules={c.RuleLabel}  severity={Severity(c.Severity)}"
+        + (c.Sinks.Count > 0 ? $"  sinks={string.Join(",", c.Sinks)}" : "") + (c.Explanation is { Length: > 0 } x ? $"  -- {x}" : "");
 
     /// <summary>The retained state message: <c>{"type":"state","label":...,"since":...,"rule":...,"signals":{...}}</c>;
     /// <c>since</c> and <c>rule</c> come from the alert that set the label (null at start-up).</summary>
@@ -87,11 +105,13 @@ public static class MonitorFormat
         o["pipeline_latency_p99_us"] = Math.Round(s.PipelineLatencyP99.TotalMicroseconds, 1);
         o["slm"] = new JsonObject
         {
-            ["checks"] = s.ModelChecks, ["decisions"] = Numbers(s.ModelDecisions),
+            ["checks"] = s.ModelChecks, ["timed_out"] = s.ModelChecksTimedOut, ["skipped"] = s.ModelChecksSkipped, ["queued"] = s.ModelChecksQueued,
+            ["decisions"] = Numbers(s.ModelDecisions),
             ["latency_p50_ms"] = Math.Round(s.SlmLatencyP50.TotalMilliseconds, 3), ["latency_p99_ms"] = Math.Round(s.SlmLatencyP99.TotalMilliseconds, 3),
         };
         o["queue_depth"] = s.QueueDepth;
         o["store"] = new JsonObject { ["failures"] = s.StoreFailures, ["last_error"] = s.StoreError, ["backlog"] = s.StoreBacklog };
+        o["sync"] = s.Sync is { } sync ? SyncJson(sync) : null;
         o["errors"] = s.Errors;
         o["last_error"] = s.LastError;
         var sinks = new JsonObject();
@@ -122,10 +142,16 @@ public static class MonitorFormat
             string.Create(s_inv, $"uptime: {s.Uptime.TotalSeconds:F0} s; {s.ReadingsPerSecond:F1} readings/s recently; {s.Duplicates} duplicates skipped; queue {s.QueueDepth}"),
             string.Create(s_inv, $"pipeline latency: p50 {s.PipelineLatencyP50.TotalMicroseconds:F0} us, p99 {s.PipelineLatencyP99.TotalMicroseconds:F0} us"),
         };
-        if (s.ModelChecks > 0)
-            lines.Add(string.Create(s_inv, $"slm checks: {s.ModelChecks}, p50 {s.SlmLatencyP50.TotalMilliseconds:F1} ms, p99 {s.SlmLatencyP99.TotalMilliseconds:F1} ms"));
+        if (s.ModelChecks > 0 || s.ModelChecksQueued > 0)
+        {
+            lines.Add(string.Create(s_inv,
+                $"slm checks: {s.ModelChecks} ({s.ModelChecksTimedOut} fail-safe, {s.ModelChecksSkipped} skipped, {s.ModelChecksQueued} queued), p50 {s.SlmLatencyP50.TotalMilliseconds:F1} ms, p99 {s.SlmLatencyP99.TotalMilliseconds:F1} ms"));
+        }
         if (s.StoreFailures > 0 || s.NotStored > 0 || s.StoreBacklog != null)
             lines.Add($"store: {s.StoreFailures} failed writes (retried), {s.NotStored} not stored{(s.StoreBacklog is { } b ? $", {b} waiting to sync" : "")}");
+        if (s.Sync is { } sync)
+            lines.Add($"sync to {sync.Target}: {(sync.Connected ? "connected" : "not connected")}, {sync.Pending.Total} rows waiting"
+                + (sync.LastError != null ? $"; last error: {sync.LastError}" : ""));
         if (s.Errors > 0) lines.Add($"errors: {s.Errors} payloads failed to be handled; last: {s.LastError}");
         foreach (var k in s.Sinks)
             lines.Add($"sink {k.Name} ({k.Kind}): {k.Delivered} delivered, {k.Failed} failed, {k.Dropped} dropped, {k.Queued} queued");
@@ -133,13 +159,30 @@ public static class MonitorFormat
     }
 
     /// <summary>The health report as JSON: <c>status</c> (<c>ok</c> or <c>unhealthy</c>), uptime, sources, last reading age,
-    /// queue depth, store state and problems.</summary>
+    /// queue depth, store state, the PostgreSQL sync (null without one) and problems.</summary>
     public static string ToJson(MonitorHealth h) => new JsonObject
     {
         ["status"] = h.Healthy ? "ok" : "unhealthy", ["uptime_s"] = Math.Round(h.Uptime.TotalSeconds, 3), ["sources"] = Sources(h.Sources),
         ["last_reading_age_s"] = h.LastReadingAge is { } age ? Math.Round(age.TotalSeconds, 3) : null, ["queue_depth"] = h.QueueDepth, ["store"] = h.Store,
+        ["sync"] = h.Sync is { } sync ? SyncJson(sync) : null,
         ["problems"] = new JsonArray(h.Problems.Select(p => (JsonNode?)p).ToArray()),
     }.ToJsonString(s_json);
+
+    /// <summary>A sync's state: <c>target</c> (no password), <c>connected</c>, <c>pending</c> (rows per table and
+    /// <c>total</c>), <c>last_success</c>, <c>last_attempt</c>, <c>last_error</c>, <c>consecutive_failures</c>,
+    /// <c>rows_sent</c> and <c>rows_already_present</c>.</summary>
+    private static JsonObject SyncJson(PostgresSyncStatus s) => new()
+    {
+        ["target"] = s.Target, ["connected"] = s.Connected,
+        ["pending"] = new JsonObject
+        {
+            ["readings"] = s.Pending.Readings, ["decisions"] = s.Pending.Decisions, ["alerts"] = s.Pending.Alerts, ["quarantine"] = s.Pending.Quarantine,
+            ["total"] = s.Pending.Total,
+        },
+        ["last_success"] = s.LastSuccess is { } ok ? Time(ok) : null, ["last_attempt"] = s.LastAttempt is { } at ? Time(at) : null,
+        ["last_error"] = s.LastError, ["consecutive_failures"] = s.ConsecutiveFailures, ["rows_sent"] = s.RowsSent,
+        ["rows_already_present"] = s.RowsAlreadyPresent,
+    };
 
     /// <summary>An ingest request's answer as JSON: accepted, quarantined, duplicates, not_stored and reasons.</summary>
     public static string ToJson(IngestResult r) => new JsonObject

@@ -36,10 +36,16 @@ public sealed class MonitorSession
     public IReadOnlyCollection<QuarantinedReading> Quarantine => _quarantine;
 
     /// <summary>Parses and evaluates one JSON payload; returns its decision, or its quarantine.</summary>
-    public (Decision? Decision, QuarantinedReading? Quarantined) Accept(ReadOnlySpan<byte> utf8, string source, long position)
+    public (Decision? Decision, QuarantinedReading? Quarantined) Accept(ReadOnlySpan<byte> utf8, string source, long position) =>
+        Accept(utf8, source, position, out _);
+
+    /// <summary>Parses and evaluates one JSON payload; returns its decision, or its quarantine, and gives the parsed
+    /// reading (null when quarantined).</summary>
+    public (Decision? Decision, QuarantinedReading? Quarantined) Accept(ReadOnlySpan<byte> utf8, string source, long position, out Reading? reading)
     {
         _readings++;
         var parsed = _parser.Parse(utf8, source, position);
+        reading = parsed.Reading;
         return parsed.Reading is { } r ? (Record(Engine.Evaluate(r)), null) : (null, Set(parsed.Quarantined!));
     }
 

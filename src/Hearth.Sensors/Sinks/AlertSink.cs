@@ -3,8 +3,9 @@ using System.Threading.Channels;
 
 namespace Hearth.Sensors.Sinks;
 
-/// <summary>What the monitor hands to sinks: an alert (a change of the alerted label), or with no alert the current
-/// state alone (sent once at start, so retained state reflects a restart).</summary>
+/// <summary>What the monitor hands to sinks: an alert (a change of the alerted label), a small-language-model check's
+/// result (<see cref="Check"/>), or with neither the current state alone (sent once at start, so retained state reflects
+/// a restart).</summary>
 /// <param name="Label">The alerted label after this event.</param>
 /// <param name="Alert">The alert, or null for a state-only event.</param>
 /// <param name="Decision">The decision that raised the alert; null for a state-only event.</param>
@@ -14,7 +15,28 @@ namespace Hearth.Sensors.Sinks;
 /// empty for a state-only event.</param>
 /// <param name="ReceivedTimestamp">When the reading arrived, in <see cref="Stopwatch"/> ticks (for delivery latency).</param>
 public sealed record SinkEvent(string Label, Alert? Alert, Decision? Decision, string? Source, string? ReadingKey,
-    IReadOnlyDictionary<string, string> SignalLabels, long ReceivedTimestamp);
+    IReadOnlyDictionary<string, string> SignalLabels, long ReceivedTimestamp)
+{
+    /// <summary>A model check's result to report (then <see cref="Alert"/> is null and <see cref="Label"/> is still the
+    /// rules' alerted label, which a check never changes); null for alerts and state events.</summary>
+    public ModelCheckNotice? Check { get; init; }
+}
+
+/// <summary>A small-language-model check's result sent to sinks: the label it decided has an action in the policy, and
+/// the sinks are that action's. It sits beside the rules' label and never replaces it.</summary>
+/// <param name="Check">The check's name.</param>
+/// <param name="Model">The model that ran it.</param>
+/// <param name="Label">The check's label (the fail-safe label when <paramref name="TimedOut"/>).</param>
+/// <param name="Explanation">The model's explanation when the check asked for one and there was time; else null.</param>
+/// <param name="TimedOut">True when the fail-safe label was used (budget ran out, the model failed, or the check queue was full).</param>
+/// <param name="ReadingKey">The payload that triggered the check.</param>
+/// <param name="Source">The reading's source.</param>
+/// <param name="RuleLabel">The rules' label for that reading.</param>
+/// <param name="Severity">The severity of the label's action.</param>
+/// <param name="Sinks">The sinks the label's action names.</param>
+/// <param name="DecidedAt">When the check finished.</param>
+public sealed record ModelCheckNotice(string Check, string Model, string Label, string? Explanation, bool TimedOut, string ReadingKey, string Source,
+    string RuleLabel, AlertSeverity Severity, IReadOnlyList<string> Sinks, DateTimeOffset DecidedAt);
 
 /// <summary>One alert a sink gave up on.</summary>
 /// <param name="At">When it gave up.</param>
@@ -122,8 +144,8 @@ public abstract class AlertSink : IAsyncDisposable
         }
     }
 
-    /// <summary>Whether this sink takes an event (by default alerts only, not state-only events).</summary>
-    protected virtual bool Wants(SinkEvent e) => e.Alert != null;
+    /// <summary>Whether this sink takes an event (by default alerts and check results, not state-only events).</summary>
+    protected virtual bool Wants(SinkEvent e) => e.Alert != null || e.Check != null;
 
     /// <summary>Delivers one event; throws to have it retried (or <see cref="SinkRejectedException"/> to give up at once).
     /// <paramref name="attempt"/> counts from 0; <paramref name="cancel"/> fires at the attempt's timeout or at shutdown.</summary>
@@ -196,7 +218,8 @@ public abstract class AlertSink : IAsyncDisposable
         lock (_gate)
         {
             if (_failures.Count == FailuresKept) _failures.Dequeue();
-            _failures.Enqueue(new SinkFailure(DateTimeOffset.UtcNow, e.Alert is { } a ? MonitorFormat.ToText(a) : $"state {e.Label}", attempts, error));
+            var what = e.Alert is { } a ? MonitorFormat.ToText(a) : e.Check is { } c ? MonitorFormat.ToText(c) : $"state {e.Label}";
+            _failures.Enqueue(new SinkFailure(DateTimeOffset.UtcNow, what, attempts, error));
         }
     }
 

@@ -12,7 +12,7 @@ public sealed class StdoutAlertSink(string name, TextWriter writer, bool json)
 {
     protected override Task DeliverAsync(SinkEvent e, int attempt, CancellationToken cancel)
     {
-        var line = json ? MonitorFormat.ToJson(e) : MonitorFormat.ToText(e.Alert!);
+        var line = json ? MonitorFormat.ToJson(e) : e.Check is { } check ? MonitorFormat.ToText(check) : MonitorFormat.ToText(e.Alert!);
         lock (writer)
         {
             writer.WriteLine(line);
@@ -64,8 +64,9 @@ public sealed class WebhookAlertSink : AlertSink
 /// <summary>
 /// Publishes to an MQTT broker: each alert as JSON (<see cref="MonitorFormat.ToJson(SinkEvent)"/>) on the alerts topic,
 /// and after it the current state (<see cref="MonitorFormat.StateJson"/>) as a retained message on the state topic, so a
-/// late subscriber sees the current label at once. Also takes state-only events when it has a state topic. While the
-/// broker is unreachable, attempts fail and are retried; the client reconnects by itself.
+/// late subscriber sees the current label at once. Also takes state-only events when it has a state topic. A model check's
+/// result goes to the alerts topic only (the state is the rules' label, which a check never changes). While the broker
+/// is unreachable, attempts fail and are retried; the client reconnects by itself.
 /// </summary>
 public sealed class MqttAlertSink : AlertSink
 {
@@ -125,10 +126,16 @@ public sealed class MqttAlertSink : AlertSink
         }
     }
 
-    protected override bool Wants(SinkEvent e) => e.Alert != null || _stateTopic != null;
+    protected override bool Wants(SinkEvent e) => e.Alert != null || e.Check != null || _stateTopic != null;
 
     protected override async Task DeliverAsync(SinkEvent e, int attempt, CancellationToken cancel)
     {
+        if (e.Check != null)
+        {
+            await _client.PublishAsync(_alertsTopic, MonitorFormat.ToJson(e), _qos, retain: false, cancel).ConfigureAwait(false);
+            return;
+        }
+
         // A retry after the alert went out but the state did not must not publish the alert twice.
         if (e.Alert != null && !ReferenceEquals(_alertPublished, e))
         {

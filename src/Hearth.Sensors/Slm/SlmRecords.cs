@@ -18,7 +18,7 @@ public static class SlmRecords
         ArgumentException.ThrowIfNullOrEmpty(readingKey);
         ArgumentNullException.ThrowIfNull(check);
         ArgumentNullException.ThrowIfNull(input);
-        return new ModelDecisionRecord($"{readingKey}/{check.Name}", readingKey, check.Name, check.Model, input, result.Label, result.ModelOutput,
+        return new ModelDecisionRecord(PendingCheck.KeyFor(readingKey, check.Name), readingKey, check.Name, check.Model, input, result.Label, result.ModelOutput,
             result.Latency, result.TimedOut, decidedAt);
     }
 }

@@ -23,6 +23,19 @@ public interface IMonitorStore : IDisposable
 
     /// <summary>The label of the newest stored alert, to restore the alerted state after a restart; null when none.</summary>
     string? LastAlertedLabel();
+
+    /// <summary>The model checks stored with their readings (<see cref="ReadingRecord.Checks"/>) whose results have not been
+    /// recorded yet, oldest first: what a monitor killed before its checks finished still owes. Recording a check's result
+    /// (<see cref="RecordModelDecision"/>, same key) removes it from this list.</summary>
+    /// <remarks>The default, for a store that does not keep pending checks, is an empty list: such a store forgets the
+    /// checks of a monitor that stops before they finish.</remarks>
+    IReadOnlyList<PendingCheck> PendingChecks() => [];
+
+    /// <summary>Forgets a pending check without a result (for example when its check is no longer in the policy). Does
+    /// nothing when no pending check has this key, and by default.</summary>
+    void DropPendingCheck(string key)
+    {
+    }
 }
 
 /// <summary>One received payload and what came of it: exactly one of <paramref name="Decision"/> and
@@ -33,7 +46,27 @@ public interface IMonitorStore : IDisposable
 /// <param name="Payload">The payload as received (UTF-8 text; an oversized payload is truncated to its excerpt).</param>
 /// <param name="Decision">The rule decision, with its alert if it raised one.</param>
 /// <param name="Quarantined">Why it was set aside.</param>
-public sealed record ReadingRecord(string Key, string Source, DateTimeOffset ReceivedAt, string Payload, Decision? Decision, QuarantinedReading? Quarantined);
+public sealed record ReadingRecord(string Key, string Source, DateTimeOffset ReceivedAt, string Payload, Decision? Decision, QuarantinedReading? Quarantined)
+{
+    /// <summary>The model checks this reading's decision triggers, stored with it in the same transaction as pending
+    /// (see <see cref="IMonitorStore.PendingChecks"/>) so that a kill before they finish cannot lose them. Empty by default,
+    /// and ignored for a quarantined payload.</summary>
+    public IReadOnlyList<PendingCheck> Checks { get; init; } = [];
+}
+
+/// <summary>A model check decided for a stored reading whose result is not stored yet.</summary>
+/// <param name="Key">The key its result will be stored under (<see cref="ModelDecisionRecord.Key"/>: <c>{readingKey}/{check}</c>).</param>
+/// <param name="ReadingKey">The payload that triggered it.</param>
+/// <param name="Check">The check's name in the policy.</param>
+/// <param name="Input">The rendered prompt the model is to be given.</param>
+/// <param name="Source">The reading's source.</param>
+/// <param name="RuleLabel">The rules' label for the reading.</param>
+public sealed record PendingCheck(string Key, string ReadingKey, string Check, string Input, string Source, string RuleLabel)
+{
+    /// <summary>The key of a check's result on a payload: <c>{readingKey}/{check}</c>, so the same check on the same payload
+    /// is stored once.</summary>
+    public static string KeyFor(string readingKey, string check) => $"{readingKey}/{check}";
+}
 
 /// <summary>The result of one small-language-model check.</summary>
 /// <param name="Key">The idempotency key: the reading key and the check name (<c>{readingKey}/{check}</c>).</param>
@@ -48,7 +81,13 @@ public sealed record ReadingRecord(string Key, string Source, DateTimeOffset Rec
 /// <param name="DecidedAt">When the check finished (wall clock).</param>
 public sealed record ModelDecisionRecord(
     string Key, string ReadingKey, string Check, string Model, string Input, string Label, string ModelOutput, TimeSpan Latency, bool TimedOut,
-    DateTimeOffset DecidedAt);
+    DateTimeOffset DecidedAt)
+{
+    /// <summary>True when the check never ran because the monitor's check queue was full: the fail-safe label stands, with
+    /// <see cref="TimedOut"/> set, a zero <see cref="Latency"/> and no <see cref="ModelOutput"/> (that is also how the store
+    /// keeps it). Such results are counted apart and left out of the check latency statistics.</summary>
+    public bool Skipped { get; init; }
+}
 
 /// <summary>Idempotency keys for received payloads.</summary>
 public static class ReadingKeys

@@ -13,7 +13,8 @@ namespace Hearth.Sensors.Storage;
 /// (<c>decisions</c>), <c>alerts</c> and <c>quarantine</c>. Every row has a unique key and an insertion sequence
 /// number (<c>seq</c>, never reused); a payload and its decision, alert or quarantine are written in one transaction,
 /// so a kill -9 leaves either all of them or none. A <c>sync_cursor</c> table records how far each table has been
-/// forwarded to PostgreSQL (see <see cref="PostgresSync"/>).
+/// forwarded to PostgreSQL (see <see cref="PostgresSync"/>), and <c>pending_checks</c> the model checks a stored reading
+/// still waits for (<see cref="PendingChecks"/>; written with the reading, deleted with the check's result).
 /// </summary>
 /// <remarks>
 /// <para>Thread safety: writes (the <c>Record*</c> methods, <see cref="MarkSynced"/>, <see cref="ApplyRetention"/>) go
@@ -27,7 +28,7 @@ namespace Hearth.Sensors.Storage;
 public sealed class SqliteMonitorStore : IMonitorStore
 {
     /// <summary>The schema version this build writes (SQLite's <c>PRAGMA user_version</c>).</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     /// <summary>Marks the file as a Hearth monitor store (SQLite's <c>PRAGMA application_id</c>; "Hrth").</summary>
     public const int ApplicationId = 0x48727468;
@@ -90,6 +91,19 @@ public sealed class SqliteMonitorStore : IMonitorStore
         CREATE INDEX quarantine_stored_at ON quarantine (stored_at);
         CREATE TABLE sync_cursor (table_name TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
         INSERT INTO sync_cursor (table_name, seq) VALUES ('readings', 0), ('decisions', 0), ('alerts', 0), ('quarantine', 0);
+        """;
+
+    // Version 2: model checks owed for stored readings (see PendingChecks). Local bookkeeping, never synced; a row lives
+    // from its reading's transaction until its result's.
+    private const string SchemaV2 = """
+        CREATE TABLE pending_checks (
+            key TEXT PRIMARY KEY,
+            reading_key TEXT NOT NULL,
+            check_name TEXT NOT NULL,
+            source TEXT NOT NULL,
+            rule_label TEXT NOT NULL,
+            input TEXT NOT NULL,
+            stored_at INTEGER NOT NULL);
         """;
 
     private readonly SqliteConnection _write;
@@ -176,7 +190,19 @@ public sealed class SqliteMonitorStore : IMonitorStore
                 ("$key", record.Key), ("$source", record.Source), ("$received_at", Time(record.ReceivedAt)),
                 ("$reading_ts", record.Decision is { } d ? Time(d.Timestamp) : null), ("$payload", record.Payload), ("$stored_at", storedAt));
             if (added == 0) return false;
-            if (record.Decision is { } decision) InsertRuleDecision(tx, record.Key, record.Key, decision, storedAt);
+            if (record.Decision is { } decision)
+            {
+                InsertRuleDecision(tx, record.Key, record.Key, decision, storedAt);
+                foreach (var check in record.Checks)
+                {
+                    Execute(_write, tx, """
+                        INSERT INTO pending_checks (key, reading_key, check_name, source, rule_label, input, stored_at)
+                        VALUES ($key, $reading_key, $check, $source, $rule_label, $input, $stored_at) ON CONFLICT (key) DO NOTHING
+                        """,
+                        ("$key", check.Key), ("$reading_key", check.ReadingKey), ("$check", check.Check), ("$source", check.Source),
+                        ("$rule_label", check.RuleLabel), ("$input", check.Input), ("$stored_at", storedAt));
+                }
+            }
             else InsertQuarantine(tx, record.Key, record.Quarantined!, storedAt);
             return true;
         });
@@ -193,11 +219,41 @@ public sealed class SqliteMonitorStore : IMonitorStore
     }
 
     /// <inheritdoc />
+    /// <remarks>The pending check with the same key (if any) is deleted in the same transaction, also when the result
+    /// itself was stored before.</remarks>
     /// <exception cref="MonitorStoreException">SQLite failed; nothing was stored.</exception>
     public bool RecordModelDecision(ModelDecisionRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        return Write("store a model decision", (tx, storedAt) => Execute(_write, tx, """
+        bool added = false;
+        Write("store a model decision", (tx, storedAt) =>
+        {
+            added = InsertModelDecision(tx, record, storedAt);
+            int done = Execute(_write, tx, "DELETE FROM pending_checks WHERE key = $key", ("$key", record.Key));
+            return added || done > 0;
+        });
+        return added;
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<PendingCheck> PendingChecks() => Read("read pending checks", c =>
+    {
+        using var cmd = Command(c, null, "SELECT key, reading_key, check_name, input, source, rule_label FROM pending_checks ORDER BY rowid", []);
+        using var r = cmd.ExecuteReader();
+        var checks = new List<PendingCheck>();
+        while (r.Read()) checks.Add(new PendingCheck(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5)));
+        return checks;
+    });
+
+    /// <inheritdoc />
+    /// <exception cref="MonitorStoreException">SQLite failed; nothing was deleted.</exception>
+    public void DropPendingCheck(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        Write("drop a pending check", (tx, _) => Execute(_write, tx, "DELETE FROM pending_checks WHERE key = $key", ("$key", key)) > 0, retention: false);
+    }
+
+    private bool InsertModelDecision(SqliteTransaction tx, ModelDecisionRecord record, long storedAt) => Execute(_write, tx, """
             INSERT INTO decisions (key, reading_key, kind, check_name, model, label, inputs, latency_us, model_output, timed_out, decided_at, stored_at)
             VALUES ($key, $reading_key, 'model', $check, $model, $label, $inputs, $latency_us, $model_output, $timed_out, $decided_at, $stored_at)
             ON CONFLICT (key) DO NOTHING
@@ -210,8 +266,7 @@ public sealed class SqliteMonitorStore : IMonitorStore
                 w.WriteEndObject();
             })),
             ("$latency_us", record.Latency.TotalMicroseconds), ("$model_output", record.ModelOutput), ("$timed_out", record.TimedOut ? 1 : 0),
-            ("$decided_at", Time(record.DecidedAt)), ("$stored_at", storedAt)) == 1);
-    }
+            ("$decided_at", Time(record.DecidedAt)), ("$stored_at", storedAt)) == 1;
 
     /// <inheritdoc />
     public bool Contains(string readingKey) =>
@@ -489,7 +544,8 @@ public sealed class SqliteMonitorStore : IMonitorStore
             Execute(c, tx, $"PRAGMA application_id = {ApplicationId}");
         }
 
-        // Later versions migrate here, one step at a time: if (version < 2) { ...; }
+        // Later versions migrate here, one step at a time.
+        if (version < 2) Execute(c, tx, SchemaV2);
         Execute(c, tx, $"PRAGMA user_version = {SchemaVersion}");
         tx.Commit();
     }

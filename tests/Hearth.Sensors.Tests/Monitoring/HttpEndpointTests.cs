@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using Hearth.Sensors.Monitoring;
+using Hearth.Sensors.Storage;
 using Hearth.Sensors.Tests.Mqtt;
 using static Hearth.Sensors.Tests.Monitoring.MonitorTestKit;
 
@@ -11,7 +12,8 @@ namespace Hearth.Sensors.Tests.Monitoring;
 /// <summary>The monitor's HTTP endpoint on real Kestrel, called with a real HttpClient: ingest, health and stats.</summary>
 public sealed class HttpEndpointTests
 {
-    private const string Line1Signals = """
+    /// <summary>The seed scenario's signals and rules, declared for sensor line1 (so an unknown sensor can be told apart).</summary>
+    internal const string Line1Signals = """
         signals:
           temperature: { unit: C, source: line1 }
           vibration: { unit: g, source: line1 }
@@ -73,7 +75,7 @@ public sealed class HttpEndpointTests
         }
     }
 
-    private static Running Run(string policy, InMemoryMonitorStoreDouble store, Func<string, string?>? env = null, string address = "127.0.0.1:0") =>
+    private static Running Run(string policy, IMonitorStore store, Func<string, string?>? env = null, string address = "127.0.0.1:0") =>
         new(MonitorHost.Create(PolicyLoader.Parse(policy), store, new MonitorHostOptions
         {
             HttpAddress = address, Environment = env ?? (_ => null),
@@ -85,8 +87,8 @@ public sealed class HttpEndpointTests
     [Fact]
     public async Task IngestTakesAnObjectAnArrayAndJsonLinesAndAnswersOnceStored()
     {
-        var store = new InMemoryMonitorStoreDouble();
-        await using var m = Run(Line1Signals + "sources:\n  api: { kind: http }\n", store);
+        using var store = new TempStore();
+        await using var m = Run(Line1Signals + "sources:\n  api: { kind: http }\n", store.Store);
 
         var (code, body) = await m.PostAsync("/ingest/api", Reading(0, 70));
         Assert.Equal(HttpStatusCode.OK, code);
@@ -101,7 +103,7 @@ public sealed class HttpEndpointTests
         Assert.Equal(6, store.Count);
         Assert.Equal(Reading(1, 85), store.Readings[1].Payload); // an array element is stored as its own text
         Assert.All(store.Readings, r => Assert.Equal("http", r.Source));
-        Assert.Equal([Normal, Anomaly, Normal, Normal, Anomaly, Normal], store.Readings.Select(r => r.Decision!.Label));
+        Assert.Equal([Normal, Anomaly, Normal, Normal, Anomaly, Normal], store.Readings.Select(r => r.Label));
 
         // A client retrying a request it got no answer to: nothing is stored twice.
         (code, body) = await m.PostAsync("/ingest/api", array);
@@ -118,8 +120,8 @@ public sealed class HttpEndpointTests
     [Fact]
     public async Task BadInputIsCountedAndQuarantinedWithItsReasonWhileValidReadingsFlow()
     {
-        var store = new InMemoryMonitorStoreDouble();
-        await using var m = Run(Line1Signals + "sources:\n  api: { kind: http, max_body_bytes: 65536 }\n", store);
+        using var store = new TempStore();
+        await using var m = Run(Line1Signals + "sources:\n  api: { kind: http, max_body_bytes: 65536 }\n", store.Store);
         var huge = Reading(9, 70).Replace("}", ",\"note\":\"" + new string('x', 3000) + "\"}");
         string[] lines = [Reading(0, 70), "{\"ts\":", Reading(1, 85), "{\"ts\":\"2026-01-01T00:00:02Z\",\"sensor\":\"line1\",\"temperature\":\"hot\"}",
             huge, Reading(3, 70, sensor: "line9"), Reading(4, 71)];
@@ -145,14 +147,15 @@ public sealed class HttpEndpointTests
         Assert.Equal(1, (long)stats["quarantined"]!["unknown_sensor"]!);
         Assert.Equal(2, (long)stats["decisions"]![Anomaly]!);
         Assert.Equal(9, store.Count);
-        Assert.Equal(5, store.Readings.Count(r => r.Quarantined != null));
+        Assert.Equal(5, store.Readings.Count(r => r.Reason != null));
     }
 
     [Fact]
     public async Task AnIngestKeyIsRequiredWhenTheSourceHasOneAndOpenSourcesStayOnLoopback()
     {
         const string Key = "s3cret-ingest-key";
-        var store = new InMemoryMonitorStoreDouble();
+        using var temp = new TempStore();
+        var store = temp.Store;
         var policy = Line1Signals + "sources:\n  api: { kind: http, api_key_env: TEST_INGEST_KEY }\n";
         await using (var m = Run(policy, store, v => v == "TEST_INGEST_KEY" ? Key : null))
         {
@@ -165,7 +168,7 @@ public sealed class HttpEndpointTests
             Assert.Equal(HttpStatusCode.OK, code);
             (code, _) = await m.PostAsync("/ingest/api", Reading(1, 70), r => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Key));
             Assert.Equal(HttpStatusCode.OK, code);
-            Assert.Equal(2, store.Count);
+            Assert.Equal(2, temp.Count);
         }
 
         var missing = Assert.Throws<MonitorConfigurationException>(() => Run(policy, store));
@@ -181,9 +184,9 @@ public sealed class HttpEndpointTests
     public async Task HealthIs503WhileASourceIsDownAnd200OnceItConnects()
     {
         int port = MosquittoBroker.FreePort();
-        var store = new InMemoryMonitorStoreDouble();
+        using var store = new TempStore();
         var policy = PolicyLoader.Parse(Line1Signals + $"sources:\n  plant: {{ kind: mqtt, broker: \"mqtt://127.0.0.1:{port}\", topics: plant/# }}\n");
-        await using var m = new Running(MonitorHost.Create(policy, store, new MonitorHostOptions
+        await using var m = new Running(MonitorHost.Create(policy, store.Store, new MonitorHostOptions
         {
             HttpAddress = "127.0.0.1:0", Runner = new MonitorRunnerOptions { SourceDownGrace = TimeSpan.Zero },
         }));

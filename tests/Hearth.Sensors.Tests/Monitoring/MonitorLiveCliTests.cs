@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Hearth.Cli;
 using static Hearth.Sensors.Tests.Monitoring.MonitorTestKit;
@@ -13,52 +11,12 @@ public sealed class MonitorLiveCliTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    /// <summary>The CLI the test project was built with, in its own process, its output collected line by line.</summary>
-    private sealed class Child : IDisposable
-    {
-        public readonly Process Process;
-        public readonly ConcurrentQueue<string> Out = new(), Err = new();
-
-        public Child(params string[] args)
-        {
-            var dll = Path.Combine(AppContext.BaseDirectory, "Hearth.Cli.dll");
-            var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
-            var start = new ProcessStartInfo(dotnet)
-            {
-                RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
-            };
-            start.ArgumentList.Add(dll);
-            foreach (var a in args) start.ArgumentList.Add(a);
-            Process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {dotnet}");
-            Process.OutputDataReceived += (_, e) => { if (e.Data != null) Out.Enqueue(e.Data); };
-            Process.ErrorDataReceived += (_, e) => { if (e.Data != null) Err.Enqueue(e.Data); };
-            Process.BeginOutputReadLine();
-            Process.BeginErrorReadLine();
-        }
-
-        public async Task<int> ExitAsync()
-        {
-            using var cts = new CancellationTokenSource(Deadline);
-            await Process.WaitForExitAsync(cts.Token);
-            Process.WaitForExit(); // and the output to be read to its end
-            return Process.ExitCode;
-        }
-
-        public string Errors => string.Join("\n", Err);
-
-        public void Dispose()
-        {
-            if (!Process.HasExited) Process.Kill(entireProcessTree: true);
-            Process.Dispose();
-        }
-    }
-
     private static JsonObject[] Json(IEnumerable<string> lines) => lines.Where(l => l.StartsWith('{')).Select(l => JsonNode.Parse(l)!.AsObject()).ToArray();
 
     [Fact]
     public async Task SigtermStopsASimulatingMonitorGracefullyWithExitCodeZeroAndFinalStatistics()
     {
-        using var child = new Child("monitor", "--policy", "seed", "--simulate", "--json", "--stats-every", "0.2", "--http", "127.0.0.1:0");
+        using var child = new CliChild("monitor", "--policy", "seed", "--simulate", "--json", "--stats-every", "0.2", "--http", "127.0.0.1:0");
         await EventuallyAsync(() => Json(child.Out).Any(s => (long)s["readings"]! >= 2) || child.Process.HasExited, "two simulated readings");
         Assert.False(child.Process.HasExited, child.Errors);
         var watching = Assert.Single(child.Err, l => l.StartsWith("monitor: watching"));
@@ -80,7 +38,7 @@ public sealed class MonitorLiveCliTests : IDisposable
         var policy = Path.Combine(_dir.FullName, "stdin.yaml");
         File.WriteAllText(policy, PolicyLoader.SeedText + "\nsources:\n  in: { kind: stdin }\n");
         var lines = SimulatedLines(400, seed: 21);
-        using var child = new Child("monitor", "--policy", policy, "--json");
+        using var child = new CliChild("monitor", "--policy", policy, "--json");
         foreach (var line in lines.Append("{not json")) await child.Process.StandardInput.WriteLineAsync(line);
         child.Process.StandardInput.Close();
         Assert.True(await child.ExitAsync() == 0, child.Errors);
@@ -111,5 +69,20 @@ public sealed class MonitorLiveCliTests : IDisposable
         e = new StringWriter();
         Assert.Equal(1, HearthCommand.Run(["monitor", "--policy", "seed", "--simulate", "--http", "example.org:80"], new StringReader(""), o, e));
         Assert.StartsWith("error: --http 'example.org:80' is not HOST:PORT", e.ToString());
+
+        e = new StringWriter();
+        Assert.Equal(1, HearthCommand.Run(["monitor", "--policy", "seed", "--simulate", "--sync", "HEARTH_NO_SUCH_VARIABLE"], new StringReader(""), o, e));
+        Assert.StartsWith("error: syncing to PostgreSQL needs a local store", e.ToString());
+
+        e = new StringWriter();
+        Assert.Equal(1, HearthCommand.Run(["monitor", "--policy", "seed", "--simulate", "--store", Path.Combine(_dir.FullName, "no", "such", "m.db")],
+            new StringReader(""), o, e));
+        Assert.StartsWith("error: The folder of the monitor store", e.ToString());
+
+        var checks = Path.Combine(_dir.FullName, "checks.yaml");
+        File.WriteAllText(checks, SlmMonitorTests.Policy().Replace(SlmMonitorTests.Model, Path.Combine(_dir.FullName, "missing.gguf")));
+        e = new StringWriter();
+        Assert.Equal(1, HearthCommand.Run(["monitor", "--policy", checks, "--simulate"], new StringReader(""), o, e));
+        Assert.StartsWith("error: slm check 'mood': cannot load model", e.ToString());
     }
 }

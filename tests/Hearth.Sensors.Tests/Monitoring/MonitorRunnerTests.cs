@@ -7,7 +7,8 @@ using static Hearth.Sensors.Tests.Monitoring.MonitorTestKit;
 
 namespace Hearth.Sensors.Tests.Monitoring;
 
-/// <summary>The decision loop with real sources (a stream as standard input, the simulator) and the store double.</summary>
+/// <summary>The decision loop with real sources (a stream as standard input, the simulator) and the real SQLite store (a
+/// test double around it only where the store's own trouble is the subject).</summary>
 public sealed class MonitorRunnerTests
 {
     private static MonitorHost Host(MonitorPolicy policy, IMonitorStore? store, IEnumerable<string> lines, TextWriter? stdout = null,
@@ -21,15 +22,16 @@ public sealed class MonitorRunnerTests
     public async Task EveryReadingIsStoredOnceWithTheSeedLabelAndAlertsFollowTheChanges()
     {
         var lines = SimulatedLines(3000);
-        var store = new InMemoryMonitorStoreDouble();
+        using var store = new TempStore();
         var stdout = new LinesWriter();
-        await using var host = Host(PolicyLoader.Seed, store, lines, stdout);
+        await using var host = Host(PolicyLoader.Seed, store.Store, lines, stdout);
         var stats = await host.RunAsync(CancellationToken.None);
 
         var expected = lines.Select(SeedLabel).ToArray();
         Assert.Contains(Anomaly, expected); // the feed has anomalies to find
         Assert.Equal(lines.Length, store.Count);
-        Assert.Equal(expected, store.Readings.Select(r => r.Decision!.Label));
+        Assert.Equal(expected, store.Readings.Select(r => r.Label));
+        Assert.Equal(Transitions(expected), store.Readings.Where(r => r.AlertTo != null).Select(r => (r.AlertFrom!, r.AlertTo!)));
         Assert.Equal(lines, store.Readings.Select(r => r.Payload));
         Assert.All(store.Readings, r => Assert.Equal(ReadingKeys.For("stdin", System.Text.Encoding.UTF8.GetBytes(r.Payload)), r.Key));
         Assert.Equal(3000, stats.Rules.Readings);
@@ -56,17 +58,17 @@ public sealed class MonitorRunnerTests
         var huge = "{\"ts\":\"2026-01-01T00:00:00Z\",\"temperature\":70,\"note\":\"" + new string('x', 5000) + "\"}";
         string[] bad = ["{broken", "{\"ts\":\"2026-01-01T00:00:00Z\",\"temperature\":\"hot\"}", huge, "{\"ts\":\"2026-01-01T00:00:00Z\",\"humidity\":40}", "[1,2]"];
         var lines = good[..10].Concat(bad).Concat(good[10..]).ToArray();
-        var store = new InMemoryMonitorStoreDouble();
-        await using var host = Host(policy, store, lines);
+        using var store = new TempStore();
+        await using var host = Host(policy, store.Store, lines);
         var stats = await host.RunAsync(CancellationToken.None);
 
         Assert.Equal(lines.Length, store.Count);
-        var quarantined = store.Readings.Where(r => r.Quarantined != null).Select(r => (r.Quarantined!.Position, MonitorFormat.Reason(r.Quarantined.Reason))).ToArray();
+        var quarantined = store.Readings.Where(r => r.Reason != null).Select(r => (r.Position!.Value, r.Reason!)).ToArray();
         Assert.Equal([(11L, "malformed_json"), (12L, "wrong_type"), (13L, "too_large"), (14L, "unknown_signal"), (15L, "not_an_object")], quarantined);
-        Assert.Equal(good.Select(SeedLabel), store.Readings.Where(r => r.Decision != null).Select(r => r.Decision!.Label));
+        Assert.Equal(good.Select(SeedLabel), store.Readings.Where(r => r.Label != null).Select(r => r.Label!));
         Assert.Equal(1, stats.Rules.Quarantined[QuarantineReason.TooLarge]);
         Assert.Equal(5, stats.Rules.QuarantinedTotal);
-        var stored = store.Readings.Single(r => r.Quarantined?.Reason == QuarantineReason.TooLarge);
+        var stored = store.Readings.Single(r => r.Reason == "too_large");
         Assert.True(stored.Payload.Length <= 200, "an oversized payload is stored as its excerpt");
     }
 
@@ -74,23 +76,22 @@ public sealed class MonitorRunnerTests
     public async Task ARedeliveredStreamIsSkippedBeforeTheRules()
     {
         var lines = SimulatedLines(500);
-        var store = new InMemoryMonitorStoreDouble();
-        await using (var first = Host(PolicyLoader.Seed, store, lines[..300]))
+        using var store = new TempStore();
+        await using (var first = Host(PolicyLoader.Seed, store.Store, lines[..300]))
             await first.RunAsync(CancellationToken.None);
-        int alertsSoFar = store.Readings.Count(r => r.Decision?.Alert != null);
+        int alertsSoFar = store.Readings.Count(r => r.AlertTo != null);
 
         // The whole stream again (as a restarted source would deliver it): 300 duplicates, 200 new readings.
         var stdout = new LinesWriter();
-        await using var second = Host(PolicyLoader.Seed, store, lines, stdout);
+        await using var second = Host(PolicyLoader.Seed, store.Store, lines, stdout);
         var stats = await second.RunAsync(CancellationToken.None);
         Assert.Equal(500, store.Count);
-        Assert.Equal(0, store.RejectedDuplicates);
         Assert.Equal(300, stats.Duplicates);
-        Assert.Equal(200, stats.Rules.Readings);
+        Assert.Equal(200, stats.Rules.Readings); // the duplicates never reached the rules
         var expected = lines.Select(SeedLabel).ToArray();
-        Assert.Equal(expected, store.Readings.Select(r => r.Decision!.Label));
+        Assert.Equal(expected, store.Readings.Select(r => r.Label));
         // Across both runs, alerts are exactly the label changes: none repeated, none missed at the seam.
-        Assert.Equal(Transitions(expected), store.Readings.Where(r => r.Decision!.Alert != null).Select(r => (r.Decision!.Alert!.From, r.Decision.Alert.To)));
+        Assert.Equal(Transitions(expected), store.Readings.Where(r => r.AlertTo != null).Select(r => (r.AlertFrom!, r.AlertTo!)));
         Assert.Equal(Transitions(expected).Count - alertsSoFar, stdout.Lines.Length);
     }
 
@@ -100,14 +101,14 @@ public sealed class MonitorRunnerTests
     [InlineData(Normal, 85.0, true)]
     public async Task TheAlertedLabelIsRestoredFromTheStore(string stored, double temperature, bool alerts)
     {
-        var store = new InMemoryMonitorStoreDouble();
-        store.Preload(stored);
+        using var store = new TempStore();
+        store.StoreAlertTo(stored);
         var line = $"{{\"ts\":\"2026-01-01T00:00:00Z\",\"temperature\":{temperature},\"vibration\":0.01}}";
-        await using var host = Host(PolicyLoader.Seed, store, [line]);
+        await using var host = Host(PolicyLoader.Seed, store.Store, [line]);
         var stats = await host.RunAsync(CancellationToken.None);
-        var alert = store.Readings.Single().Decision!.Alert;
-        Assert.Equal(alerts, alert != null);
-        if (alert != null) Assert.Equal(stored, alert.From);
+        var reading = store.Readings.Single();
+        Assert.Equal(alerts, reading.AlertTo != null);
+        if (alerts) Assert.Equal(stored, reading.AlertFrom);
         Assert.Equal(alerts ? 1 : 0, stats.Rules.Alerts);
     }
 
@@ -115,9 +116,10 @@ public sealed class MonitorRunnerTests
     public async Task AGracefulStopDrainsTheQueueAndLosesNothingAccepted()
     {
         var lines = SimulatedLines(1500);
-        var store = new InMemoryMonitorStoreDouble { WriteDelay = TimeSpan.FromMilliseconds(1) };
+        using var store = new TempStore();
+        var slow = new FaultyStoreDouble(store.Store) { WriteDelay = TimeSpan.FromMilliseconds(1) };
         using var stop = new CancellationTokenSource();
-        await using var host = Host(PolicyLoader.Seed, store, lines, runner: new MonitorRunnerOptions { ShutdownTimeout = TimeSpan.FromMinutes(2) });
+        await using var host = Host(PolicyLoader.Seed, slow, lines, runner: new MonitorRunnerOptions { ShutdownTimeout = TimeSpan.FromMinutes(2) });
         var run = Start(host, stop.Token);
         await EventuallyAsync(() => host.Runner.Sources[0].Status.Payloads == lines.Length, "the source to hand over every line");
         int queued = host.Runner.Stats().QueueDepth;
@@ -135,10 +137,11 @@ public sealed class MonitorRunnerTests
     public async Task AFailingStoreMakesTheMonitorUnhealthyAndItsWritesAreRetriedUntilTheyLand()
     {
         var lines = SimulatedLines(200);
-        var store = new InMemoryMonitorStoreDouble();
+        using var store = new TempStore();
+        var failing = new FaultyStoreDouble(store.Store);
         using var stop = new CancellationTokenSource();
-        await using var host = Host(PolicyLoader.Seed, store, lines, runner: new MonitorRunnerOptions { StoreRetryMaxDelay = TimeSpan.FromMilliseconds(50) });
-        store.Failing = true;
+        await using var host = Host(PolicyLoader.Seed, failing, lines, runner: new MonitorRunnerOptions { StoreRetryMaxDelay = TimeSpan.FromMilliseconds(50) });
+        failing.Failing = true;
         var run = Start(host, stop.Token);
         await EventuallyAsync(() => host.Runner.Health().Store == "failing", "the store failure to show");
         var health = host.Runner.Health();
@@ -146,12 +149,12 @@ public sealed class MonitorRunnerTests
         Assert.Contains(health.Problems, p => p.Contains("store") && p.Contains("failing on purpose"));
         Assert.Equal(0, store.Count);
 
-        store.Failing = false;
+        failing.Failing = false;
         await EventuallyAsync(() => store.Count == lines.Length, "every reading to be stored");
         Assert.Equal("ok", host.Runner.Health().Store);
         var stats = await run;
         Assert.True(stats.StoreFailures > 0);
-        Assert.Equal(lines.Select(SeedLabel), store.Readings.Select(r => r.Decision!.Label));
+        Assert.Equal(lines.Select(SeedLabel), store.Readings.Select(r => r.Label));
     }
 
     [Fact]
@@ -171,10 +174,10 @@ public sealed class MonitorRunnerTests
             sources:
               f: { kind: file, path: "{{file}}", poll_ms: 20 }
             """);
-        var store = new InMemoryMonitorStoreDouble();
+        using var store = new TempStore();
         var stdout = new LinesWriter();
         using var stop = new CancellationTokenSource();
-        await using var host = MonitorHost.Create(policy, store, new MonitorHostOptions
+        await using var host = MonitorHost.Create(policy, store.Store, new MonitorHostOptions
         {
             Stdout = stdout, Json = true, Runner = new MonitorRunnerOptions { TickInterval = TimeSpan.FromMilliseconds(50) },
         });
@@ -186,10 +189,10 @@ public sealed class MonitorRunnerTests
         var alert = JsonNode.Parse(stdout.Lines[0])!;
         Assert.Equal(("NORMAL", "STALE", "quiet"), ((string)alert["from"]!, (string)alert["to"]!, (string)alert["rule"]!));
         Assert.Null((string?)alert["key"]); // a tick, not a reading
-        Assert.Equal("NORMAL", store.Readings.Single().Decision!.Label);
-        Assert.Contains(store.Ticks, t => t.Alert?.To == "STALE");
+        Assert.Equal("NORMAL", store.Readings.Single().Label);
+        Assert.Contains(store.Ticks, t => t.AlertTo == "STALE");
         Assert.Equal(stats.Ticks, store.Ticks.Count);
-        Assert.Equal("STALE", store.LastAlertedLabel());
+        Assert.Equal("STALE", store.Store.LastAlertedLabel());
         dir.Delete(recursive: true);
     }
 
@@ -197,9 +200,9 @@ public sealed class MonitorRunnerTests
     public async Task ACheckHookSeesEveryDecisionAndItsReportsAreStoredAndTimed()
     {
         var lines = SimulatedLines(100);
-        var store = new InMemoryMonitorStoreDouble();
+        using var store = new TempStore();
         var hook = new CheckHookDouble();
-        await using var host = Host(PolicyLoader.Seed, store, lines, checks: hook);
+        await using var host = Host(PolicyLoader.Seed, store.Store, lines, checks: hook);
         var stats = await host.RunAsync(CancellationToken.None);
 
         Assert.Equal(100, hook.Seen);
@@ -207,7 +210,8 @@ public sealed class MonitorRunnerTests
         Assert.Equal(100, stats.ModelChecks);
         Assert.Equal(100, stats.ModelDecisions["OK"]);
         Assert.InRange(stats.SlmLatencyP50.TotalMilliseconds, 7 * 15 / 16.0, 7 * 17 / 16.0); // the histogram is within 1/16
-        Assert.All(store.ModelDecisions, m => Assert.Contains(m.ReadingKey, store.Readings.Select(r => r.Key)));
+        var keys = store.Readings.Select(r => r.Key).ToHashSet();
+        Assert.All(store.ModelDecisions, m => Assert.Contains(m.ReadingKey, keys));
     }
 
     [Fact]
@@ -215,14 +219,14 @@ public sealed class MonitorRunnerTests
     {
         var options = new SimulationOptions { Seed = 9, AnomalyRate = 0.02 };
         var lines = SimulatedSensorFeed.GenerateJsonLines(2000, options).ToArray();
-        var store = new InMemoryMonitorStoreDouble();
-        await using var host = MonitorHost.Create(PolicyLoader.Seed, store, new MonitorHostOptions
+        using var store = new TempStore();
+        await using var host = MonitorHost.Create(PolicyLoader.Seed, store.Store, new MonitorHostOptions
         {
             Simulate = true, SimulateCount = 2000, SimulateRealTime = false, Simulation = options,
         });
         var stats = await host.RunAsync(CancellationToken.None);
         Assert.Equal(lines, store.Readings.Select(r => r.Payload));
-        Assert.Equal(lines.Select(SeedLabel), store.Readings.Select(r => r.Decision!.Label));
+        Assert.Equal(lines.Select(SeedLabel), store.Readings.Select(r => r.Label));
         Assert.All(store.Readings, r => Assert.Equal(options.Source, r.Source));
         Assert.Equal(Sources.SourceState.Finished, stats.Sources.Single().State);
     }
@@ -231,8 +235,8 @@ public sealed class MonitorRunnerTests
     public async Task AFaultInACheckHookIsCountedAndTheStreamGoesOn()
     {
         var lines = SimulatedLines(50);
-        var store = new InMemoryMonitorStoreDouble();
-        await using var host = Host(PolicyLoader.Seed, store, lines, checks: new ThrowingHookDouble());
+        using var store = new TempStore();
+        await using var host = Host(PolicyLoader.Seed, store.Store, lines, checks: new ThrowingHookDouble());
         var stats = await host.RunAsync(CancellationToken.None);
         Assert.Equal(50, store.Count); // the reading whose hook threw was stored before the hook ran
         Assert.Equal(1, stats.Errors);

@@ -13,7 +13,7 @@ namespace Hearth.Sensors.Tests.Monitoring;
 /// alerts and retained state on their topics, and the faults (broker restart, monitor restart, bad input).</summary>
 public sealed class MqttMonitorTests
 {
-    private const string Topic = "plant/line1/readings";
+    internal const string Topic = "plant/line1/readings";
 
     private static string Policy(int port, string extra = "") => PolicyLoader.SeedText + $$"""
 
@@ -30,14 +30,14 @@ public sealed class MqttMonitorTests
     private static MonitorHost Host(string policy, IMonitorStore store, MonitorRunnerOptions? runner = null) =>
         MonitorHost.Create(PolicyLoader.Parse(policy), store, new MonitorHostOptions { Runner = runner ?? new MonitorRunnerOptions() });
 
-    private static MqttClient Client(MosquittoBroker broker) => new(new MqttClientOptions
+    internal static MqttClient Client(MosquittoBroker broker) => new(new MqttClientOptions
     {
         Host = "127.0.0.1", Port = broker.Port, ReconnectMaxDelay = TimeSpan.FromMilliseconds(200),
     });
 
     /// <summary>Publishes each line with QoS 1, trying again (the same bytes) until the broker acknowledges it, as a
     /// careful sensor gateway would across a broker restart.</summary>
-    private static async Task PublishAsync(MqttClient client, IEnumerable<string> lines, Action<int>? published = null, CancellationToken cancel = default)
+    internal static async Task PublishAsync(MqttClient client, IEnumerable<string> lines, Action<int>? published = null, CancellationToken cancel = default)
     {
         int i = 0;
         foreach (var line in lines)
@@ -60,7 +60,7 @@ public sealed class MqttMonitorTests
     }
 
     /// <summary>Collects what arrives on a topic filter.</summary>
-    private static async Task<(MqttClient Client, ConcurrentQueue<MqttMessage> Messages, Task Reader)> WatchAsync(MosquittoBroker broker, string filter)
+    internal static async Task<(MqttClient Client, ConcurrentQueue<MqttMessage> Messages, Task Reader)> WatchAsync(MosquittoBroker broker, string filter)
     {
         var client = Client(broker);
         await client.ConnectAsync();
@@ -81,9 +81,9 @@ public sealed class MqttMonitorTests
         using var broker = await MosquittoBroker.StartAsync();
         var (watcher, alerts, _) = await WatchAsync(broker, "hearth/alerts");
         await using var _w = watcher;
-        var store = new InMemoryMonitorStoreDouble();
+        using var store = new TempStore();
         using var stop = new CancellationTokenSource();
-        await using var host = Host(Policy(broker.Port), store);
+        await using var host = Host(Policy(broker.Port), store.Store);
         var run = Start(host, stop.Token);
         await ConnectedAsync(host);
 
@@ -99,7 +99,7 @@ public sealed class MqttMonitorTests
 
         await EventuallyAsync(() => store.Count == lines.Length, "every reading to be stored");
         Assert.Equal(lines.Select(Key), store.Readings.Select(r => r.Key));
-        Assert.Equal(expected, store.Readings.Select(r => r.Decision!.Label));
+        Assert.Equal(expected, store.Readings.Select(r => r.Label));
 
         // Alerts on the alerts topic: exactly the label changes, in order, as JSON.
         await EventuallyAsync(() => alerts.Count >= transitions.Count, "the alerts to arrive");
@@ -131,9 +131,9 @@ public sealed class MqttMonitorTests
     public async Task ABrokerRestartMidStreamLosesAndDuplicatesNothing()
     {
         using var broker = await MosquittoBroker.StartAsync(persistent: true);
-        var store = new InMemoryMonitorStoreDouble();
+        using var store = new TempStore();
         using var stop = new CancellationTokenSource();
-        await using var host = Host(Policy(broker.Port), store);
+        await using var host = Host(Policy(broker.Port), store.Store);
         var run = Start(host, stop.Token);
         await ConnectedAsync(host);
 
@@ -144,7 +144,7 @@ public sealed class MqttMonitorTests
         var publishing = Task.Run(() => PublishAsync(publisher, lines.Select(l => l), n => Volatile.Write(ref published, n)));
         await EventuallyAsync(() => store.Count >= 150, "the stream to be under way");
         broker.StopGracefully();
-        int atRestart = store.Count;
+        long atRestart = store.Count;
         await broker.RestartAsync();
         await publishing;
         await EventuallyAsync(() => store.Count == lines.Length, $"every reading to be stored (have {store.Count})");
@@ -154,10 +154,9 @@ public sealed class MqttMonitorTests
         Assert.True(atRestart < lines.Length, "the restart came mid-stream");
         Assert.Equal(lines.Length, store.Count);
         Assert.Equal(lines.Select(Key).Order(), store.Readings.Select(r => r.Key).Order());
-        Assert.Equal(0, store.RejectedDuplicates); // redeliveries were recognised before the rules saw them
-        Assert.Equal(lines.Length, stats.Rules.Readings);
+        Assert.Equal(lines.Length, stats.Rules.Readings); // redeliveries were recognised before the rules saw them
         var labelByKey = lines.ToDictionary(Key, SeedLabel);
-        Assert.All(store.Readings, r => Assert.Equal(labelByKey[r.Key], r.Decision!.Label));
+        Assert.All(store.Readings, r => Assert.Equal(labelByKey[r.Key], r.Label));
         Assert.True(host.Runner.Sources[0] is Sources.MqttReadingSource { Client.ReconnectCount: >= 1 });
     }
 
@@ -165,7 +164,8 @@ public sealed class MqttMonitorTests
     public async Task AMonitorStoppedWithPayloadsInFlightAndRestartedMissesNoneAndRepeatsNoAlert()
     {
         using var broker = await MosquittoBroker.StartAsync();
-        var store = new InMemoryMonitorStoreDouble { WriteDelay = TimeSpan.FromMilliseconds(2) };
+        using var store = new TempStore();
+        var slow = new FaultyStoreDouble(store.Store) { WriteDelay = TimeSpan.FromMilliseconds(2) };
         var lines = SimulatedLines(800, seed: 5);
         var expected = lines.Select(SeedLabel).ToArray();
         await using var publisher = Client(broker);
@@ -174,7 +174,7 @@ public sealed class MqttMonitorTests
         // First run: stopped abruptly (no time to drain) while readings keep coming.
         using (var stop = new CancellationTokenSource())
         {
-            await using var first = Host(Policy(broker.Port), store, new MonitorRunnerOptions { ShutdownTimeout = TimeSpan.Zero });
+            await using var first = Host(Policy(broker.Port), slow, new MonitorRunnerOptions { ShutdownTimeout = TimeSpan.Zero });
             var run = Start(first, stop.Token);
             await ConnectedAsync(first);
             var publishing = PublishAsync(publisher, lines[..500]);
@@ -189,17 +189,16 @@ public sealed class MqttMonitorTests
         // While it is away the broker queues for its persistent session; then it comes back with the same store.
         await PublishAsync(publisher, lines[500..]);
         using var stop2 = new CancellationTokenSource();
-        await using var second = Host(Policy(broker.Port), store);
+        await using var second = Host(Policy(broker.Port), store.Store);
         var run2 = Start(second, stop2.Token);
         await EventuallyAsync(() => store.Count == lines.Length, $"every reading to be stored (have {store.Count})");
         await stop2.CancelAsync();
         await run2;
 
         Assert.Equal(lines.Select(Key), store.Readings.Select(r => r.Key)); // each once, in the order sent
-        Assert.Equal(expected, store.Readings.Select(r => r.Decision!.Label));
-        Assert.Equal(0, store.RejectedDuplicates);
+        Assert.Equal(expected, store.Readings.Select(r => r.Label));
         // The stored alerts are exactly the label changes across both runs: none repeated or missed at the restart.
-        Assert.Equal(Transitions(expected), store.Readings.Where(r => r.Decision!.Alert != null).Select(r => (r.Decision!.Alert!.From, r.Decision.Alert.To)));
+        Assert.Equal(Transitions(expected), store.Readings.Where(r => r.AlertTo != null).Select(r => (r.AlertFrom!, r.AlertTo!)));
     }
 
     [Fact]
@@ -219,7 +218,8 @@ public sealed class MqttMonitorTests
             sources:
               plant: { kind: mqtt, broker: "mqtts://127.0.0.1:{{broker.Port}}", ca_file: ca.crt, username: sensor, password_env: TEST_MQTT_PASSWORD, topics: plant/# }
             """;
-        MonitorHost Secured(string password) => MonitorHost.Create(PolicyLoader.Parse(policy, "tls.yaml", broker.Directory), new InMemoryMonitorStoreDouble(),
+        using var store = new TempStore();
+        MonitorHost Secured(string password) => MonitorHost.Create(PolicyLoader.Parse(policy, "tls.yaml", broker.Directory), store.Store,
             new MonitorHostOptions
             {
                 Environment = v => v == "TEST_MQTT_PASSWORD" ? password : null, Runner = new MonitorRunnerOptions { SourceDownGrace = TimeSpan.Zero },
@@ -260,7 +260,7 @@ public sealed class MqttMonitorTests
     public async Task BadPayloadsOverMqttAreQuarantinedAndTheStreamContinues()
     {
         using var broker = await MosquittoBroker.StartAsync();
-        var store = new InMemoryMonitorStoreDouble();
+        using var store = new TempStore();
         var policy = $$"""
             signals:
               temperature: { unit: C, source: line1 }
@@ -272,7 +272,7 @@ public sealed class MqttMonitorTests
               plant: { kind: mqtt, broker: "mqtt://127.0.0.1:{{broker.Port}}", topics: plant/# }
             """;
         using var stop = new CancellationTokenSource();
-        await using var host = Host(policy, store);
+        await using var host = Host(policy, store.Store);
         var run = Start(host, stop.Token);
         await ConnectedAsync(host);
 
@@ -289,9 +289,8 @@ public sealed class MqttMonitorTests
         }
 
         await EventuallyAsync(() => store.Count == payloads.Length, "every payload to be stored");
-        Assert.Equal([null, "malformed_json", null, "wrong_type", "too_large", "unknown_sensor", null],
-            store.Readings.Select(r => r.Quarantined is { } q ? MonitorFormat.Reason(q.Reason) : null));
-        Assert.Equal([Normal, Anomaly, Normal], store.Readings.Where(r => r.Decision != null).Select(r => r.Decision!.Label));
+        Assert.Equal([null, "malformed_json", null, "wrong_type", "too_large", "unknown_sensor", null], store.Readings.Select(r => r.Reason));
+        Assert.Equal([Normal, Anomaly, Normal], store.Readings.Where(r => r.Label != null).Select(r => r.Label!));
         Assert.True(host.Runner.Health().Healthy);
         await stop.CancelAsync();
         var stats = await run;

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Hearth.Sensors.Mqtt;
 using Hearth.Sensors.Sinks;
+using Hearth.Sensors.Tests.Mqtt;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -10,7 +12,8 @@ using static Hearth.Sensors.Tests.Monitoring.MonitorTestKit;
 
 namespace Hearth.Sensors.Tests.Monitoring;
 
-/// <summary>Sinks on their own: the webhook against a real local HTTP server that fails on purpose, and stdout JSON read back.</summary>
+/// <summary>Sinks on their own: the webhook against a real local HTTP server that fails on purpose, stdout JSON read back,
+/// and a model check's notice through the webhook, stdout and a real mosquitto.</summary>
 public sealed class SinkTests
 {
     /// <summary>A real Kestrel server answering POSTs with the given status codes in turn (200 after the list ends).</summary>
@@ -136,5 +139,55 @@ public sealed class SinkTests
         textSink.Offer(e);
         await textSink.FlushAsync(CancellationToken.None);
         Assert.Equal("2026-01-01T00:00:05.000Z  ALERT NORMAL -> ANOMALY DETECTED  rule=hot  severity=critical  sinks=ops", Assert.Single(text.Lines));
+    }
+
+    private static SinkEvent CheckEvent() => new(Normal, null, null, "plant/line1", "abc123", new Dictionary<string, string>(), Stopwatch.GetTimestamp())
+    {
+        Check = new ModelCheckNotice("explain", "tiny.gguf", "AT RISK", "The bearing is running hot.", false, "abc123", "plant/line1", Anomaly,
+            AlertSeverity.Warning, ["ops"], new DateTimeOffset(2026, 1, 1, 0, 0, 6, TimeSpan.Zero)),
+    };
+
+    [Fact]
+    public async Task ACheckNoticeIsSentAsItsOwnMessageAndNeverTouchesTheRetainedState()
+    {
+        var e = CheckEvent();
+        await using (var server = new HookServer())
+        {
+            await using var webhook = new WebhookAlertSink("ops", server.Url, Fast(0));
+            await webhook.StartAsync(CancellationToken.None);
+            Assert.True(webhook.Offer(e));
+            await webhook.FlushAsync(CancellationToken.None);
+            var body = JsonNode.Parse(Assert.Single(server.Requests).Body)!;
+            Assert.Equal(("check", "explain", "AT RISK", Anomaly, "The bearing is running hot.", "warning", "abc123", false),
+                ((string)body["type"]!, (string)body["check"]!, (string)body["label"]!, (string)body["rule_label"]!, (string)body["explanation"]!,
+                (string)body["severity"]!, (string)body["key"]!, (bool)body["timed_out"]!));
+        }
+
+        var text = new LinesWriter();
+        await using (var stdout = new StdoutAlertSink("console", text, json: false))
+        {
+            await stdout.StartAsync(CancellationToken.None);
+            stdout.Offer(e);
+            await stdout.FlushAsync(CancellationToken.None);
+        }
+
+        Assert.Equal("2026-01-01T00:00:06.000Z  CHECK explain: AT RISK  rules=ANOMALY DETECTED  severity=warning  sinks=ops  -- The bearing is running hot.",
+            Assert.Single(text.Lines));
+
+        // MQTT: the notice goes to the alerts topic; the retained state stays the rules' label.
+        using var broker = await MosquittoBroker.StartAsync();
+        var (watcher, messages, _) = await MqttMonitorTests.WatchAsync(broker, "hearth/#");
+        await using var _w = watcher;
+        await using var mqtt = new MqttAlertSink("bus", new MqttClientOptions { Host = "127.0.0.1", Port = broker.Port }, "hearth/alerts", "hearth/state",
+            MqttQos.AtLeastOnce, Fast(20));
+        await mqtt.StartAsync(CancellationToken.None);
+        Assert.True(mqtt.Offer(e with { Check = null })); // the state at start-up
+        Assert.True(mqtt.Offer(e));
+        await mqtt.FlushAsync(CancellationToken.None);
+        await EventuallyAsync(() => messages.Count >= 2, "both messages");
+        Assert.Equal(["hearth/state", "hearth/alerts"], messages.Select(m => m.Topic));
+        Assert.Equal(("state", Normal), ((string)JsonNode.Parse(messages.First().PayloadText)!["type"]!, (string)JsonNode.Parse(messages.First().PayloadText)!["label"]!));
+        Assert.Equal("check", (string)JsonNode.Parse(messages.Last().PayloadText)!["type"]!);
+        Assert.Equal((2, 0), (mqtt.Stats().Delivered, mqtt.Stats().Failed));
     }
 }

@@ -7,7 +7,8 @@ namespace Hearth.Sensors.Tests.Storage;
 /// <summary>
 /// A deterministic stream of monitor records, numbered from 0, written by the tests and by the kill -9 child process:
 /// payload i is quarantined when i % 7 == 3; otherwise it gets a rule decision, an alert when i % 5 == 0, and a model
-/// check when i % 11 == 0. The expected row counts follow from these rules alone, not from the store.
+/// check when i % 11 == 0 (stored with the reading as pending, then its result). The expected row counts follow from these
+/// rules alone, not from the store.
 /// </summary>
 internal static class StorePlan
 {
@@ -43,15 +44,17 @@ internal static class StorePlan
             : null;
         var decision = new Decision(Time(i), label, i % 10 == 0 ? "hot" : null, i % 10 == 0 ? ["hot"] : [],
             new Dictionary<string, double> { ["temperature"] = 70 + i % 30 }, 1234 + i, alert);
-        return new ReadingRecord(Key(i), Source, received, Payload(i), decision, null);
+        return new ReadingRecord(Key(i), Source, received, Payload(i), decision, null) { Checks = HasModelCheck(i) ? [Pending(i)] : [] };
     }
+
+    public static PendingCheck Pending(long i) => new(ModelKey(i), Key(i), "smell", ModelDecision(i).Input, Source, "NORMAL");
 
     public static ModelDecisionRecord ModelDecision(long i) =>
         new(ModelKey(i), Key(i), "smell", "stories260K", $"Reading {i}: temperature {70 + i % 30}. Label?", i % 2 == 0 ? "ok" : "burning",
             i % 2 == 0 ? "ok" : "", TimeSpan.FromMilliseconds(12.5 + i), i % 2 == 1, Time(i).AddSeconds(0.5));
 
-    /// <summary>Writes record i and its model check (two transactions, as the monitor does). Returns false when the
-    /// payload was already stored.</summary>
+    /// <summary>Writes record i (with its model check pending) and then the check's result: two transactions, as the
+    /// monitor does. Returns false when the payload was already stored.</summary>
     public static bool Write(IMonitorStore store, long i)
     {
         bool added = store.RecordReading(Reading(i));
