@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 
 namespace Hearth.Tensors;
 
@@ -79,6 +81,7 @@ public sealed class ComputePool : IDisposable
     private int _runningThreadId;
     private List<Exception>? _errors;
     private byte[] _scratch = [];
+    private byte[][] _workerScratch = [];
     private MatMulJob? _matMulJob;
     private ActivationJob? _activationJob;
     private ForJob? _forJob;
@@ -206,6 +209,7 @@ public sealed class ComputePool : IDisposable
             }
 
             _scratch = [];
+            _workerScratch = [];
             _matMulJob = null;
             _activationJob = null;
             _forJob = null;
@@ -236,6 +240,39 @@ public sealed class ComputePool : IDisposable
         }
 
         return _scratch;
+    }
+
+    /// <summary>
+    /// Worker <paramref name="worker"/>'s own scratch (pinned), grown to at least <paramref name="bytes"/>: only that
+    /// worker touches it, from inside a job. Its address is stable until it grows.
+    /// </summary>
+    internal unsafe byte* WorkerScratch(int worker, long bytes)
+    {
+        var all = _workerScratch;
+        if (all.Length != _threadCount)
+        {
+            // Sized on the caller's thread (worker 0) before any worker can ask: see MatMulJob.Set.
+            throw new InvalidOperationException("worker scratch is not set up");
+        }
+
+        var mine = all[worker];
+        if (mine.Length < bytes)
+        {
+            mine = all[worker] = GC.AllocateUninitializedArray<byte>(checked((int)bytes), pinned: true);
+        }
+
+        return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(mine));
+    }
+
+    /// <summary>Makes sure every worker has a scratch slot (called by the caller before a job that uses <see cref="WorkerScratch"/>).</summary>
+    internal void EnsureWorkerScratch()
+    {
+        if (_workerScratch.Length != _threadCount)
+        {
+            var all = new byte[_threadCount][];
+            Array.Fill(all, []);
+            _workerScratch = all;
+        }
     }
 
     /// <summary>The pool's reusable matmul job; valid while the caller holds <see cref="EnterExclusive"/>.</summary>

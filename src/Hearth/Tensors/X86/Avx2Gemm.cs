@@ -1,0 +1,745 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Hearth.Tensors.X86;
+
+/// <summary>A 32-element block type with one fp16 scale (Q4_0, Q5_0, Q8_0) as the 256-bit batch kernels see it.</summary>
+internal unsafe interface ILegacy256
+{
+    static abstract int BlockBytes { get; }
+
+    /// <summary>o in u = q + o: the unsigned levels are the signed weights plus this offset.</summary>
+    static abstract byte Offset { get; }
+
+    /// <summary>The 32 unsigned levels of the block at <paramref name="block"/>, in element order.</summary>
+    static abstract Vector256<byte> Levels(byte* block);
+
+    /// <summary>
+    /// <paramref name="f"/> plus the reference's float expression for one block, lane by lane: the exact block sum
+    /// <paramref name="isum"/> scaled by the weight scale <paramref name="dx"/> and the activation scale <paramref name="dy"/>.
+    /// </summary>
+    static abstract Vector256<float> Accumulate(Vector256<float> f, Vector256<int> isum, Vector256<float> dx, Vector256<float> dy);
+}
+
+/// <summary>
+/// The batch kernels on 256-bit registers (AVX2 + FMA); <typeparamref name="TDot"/> is the 8-bit dot product
+/// (<see cref="MaddDot256"/>: AVX2, <see cref="VnniDot256"/>: AVX-VNNI). See <see cref="GemmKernels"/> for what they
+/// compute; every output has the exact bits of <see cref="Scalar.ScalarDot"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// GEMM: eight tokens per vector (<see cref="TokenPanel"/>). Weight rows are first unpacked, a block of rows at a time,
+/// into unsigned levels u = q + o (Q4_0 o = 8, Q5_0 16, Q8_0 128, Q4_K 0, Q6_K 32) and float / int scales; each
+/// four-level group is then broadcast and multiplied into eight tokens by one <c>vpdpbusd</c> (or its AVX2 pair), whose
+/// accumulator starts at the panel's −o·Σa, so the lane ends with the exact Σq·a. A tile is four rows by two token groups
+/// (eight accumulators) per block; then the reference expression runs on the eight lanes at once.
+/// </para>
+/// <para>
+/// Few tokens (Q4_0, Q5_0, Q8_0): eight rows at once. Each row's block gives eight partial sums; the eight rows' partials
+/// are reduced and transposed together (<c>vphaddd</c>) into one vector of exact block sums, one row per lane, and the
+/// reference expression runs on it. Q8_0 levels reach 255, which the AVX2 pair cannot take (16-bit saturation): on AVX2 it
+/// has no GEMM, and its few-token kernel multiplies |x| by the activations with x's sign instead.
+/// </para>
+/// </remarks>
+[SkipLocalsInit]
+internal static unsafe class Avx2Gemm<TDot>
+    where TDot : struct, IDot256
+{
+    public const int Lanes = 8;
+
+    /// <summary>Scratch per 32 elements of an unpacked row: levels, plus the block scale (legacy) or the K-quant scales.</summary>
+    private const int LegacyPer32 = 36;
+    private const int KPer32 = 41;
+
+    /// <summary>Ints of unpacked scales per K-quant super-block: d, dmin (or pad), 8 scales, 8 mins (Q4_K) or d, 16 scales, pad (Q6_K).</summary>
+    private const int KMeta = 18;
+
+    public static GemmKernels Get(GgmlType type) => type switch
+    {
+        GgmlType.Q4_0 => new(&LegacyGemm<Q4_0Levels>, Lanes, 32, -8, LegacyPer32, Rows<Q4_0Levels>()),
+        GgmlType.Q5_0 => new(&LegacyGemm<Q5_0Levels>, Lanes, 32, -16, LegacyPer32, Rows<Q5_0Levels>()),
+        GgmlType.Q8_0 => TDot.FullRange
+            ? new(&LegacyGemm<Q8_0Levels>, Lanes, 32, -128, LegacyPer32, Rows<Q8_0Levels>())
+            : new(null, Lanes, 32, 0, 0, Rows<Q8_0Levels>()),
+        GgmlType.Q4_K => new(&Q4_KGemm, Lanes, 32, 1, KPer32, default),
+        GgmlType.Q6_K => new(&Q6_KGemm, Lanes, 16, -32, KPer32, default),
+        _ => default,
+    };
+
+    private static RowsKernels Rows<TW>()
+        where TW : struct, ILegacy256 =>
+        new(&Rows8<Tokens1, TW>, &Rows8<Tokens2, TW>, &Rows8<Tokens3, TW>, &Rows8<Tokens4, TW>);
+
+    // ---------------------------------------------------------------- legacy GEMM
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void LegacyGemm<TW>(in GemmCall c, int rowStart, int rowEnd)
+        where TW : struct, ILegacy256
+    {
+        int cols = c.Cols, nb = cols / 32;
+        int rb = (int)Math.Clamp(GemmKernels.RowBlockBytes / (LegacyPer32 * (long)nb) / 4 * 4, 4, GemmKernels.MaxRowBlock);
+        byte* levels = c.Scratch;
+        float* scales = (float*)(c.Scratch + (long)rb * cols);
+        float* h16 = Fp16Table.Pointer;
+        var panel = c.Layout;
+        for (int r0 = rowStart; r0 < rowEnd; r0 += rb)
+        {
+            int count = Math.Min(rb, rowEnd - r0);
+            for (int r = 0; r < count; r++)
+            {
+                byte* src = c.W + (r0 + r) * c.RowBytes;
+                byte* dst = levels + (long)r * cols;
+                float* sc = scales + r * nb;
+                for (int b = 0; b < nb; b++)
+                {
+                    byte* block = src + b * TW.BlockBytes;
+                    TW.Levels(block).Store(dst + 32 * b);
+                    sc[b] = Fp16Table.Load(h16, block);
+                }
+            }
+
+            for (int g = 0; g < panel.Groups; g += 2)
+            {
+                int g1 = Math.Min(g + 1, panel.Groups - 1);
+                for (int q = 0; q < count; q += 4)
+                {
+                    LegacyTile<TW>(levels, scales, cols, nb, q, count, c, g, g1, r0 + q);
+                }
+            }
+        }
+    }
+
+    /// <summary>Rows q..q+3 of the unpacked block (clamped to the last; only real rows are stored) × token groups g0, g1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LegacyTile<TW>(byte* levels, float* scales, int cols, int nb, int q, int count, in GemmCall c, int g0, int g1, int row)
+        where TW : struct, ILegacy256
+    {
+        int last = count - 1;
+        byte* l0 = levels + (long)q * cols;
+        byte* l1 = levels + (long)Math.Min(q + 1, last) * cols;
+        byte* l2 = levels + (long)Math.Min(q + 2, last) * cols;
+        byte* l3 = levels + (long)Math.Min(q + 3, last) * cols;
+        float* s0 = scales + q * nb;
+        float* s1 = scales + Math.Min(q + 1, last) * nb;
+        float* s2 = scales + Math.Min(q + 2, last) * nb;
+        float* s3 = scales + Math.Min(q + 3, last) * nb;
+        var p = c.Layout;
+        byte* qa = p.Qs(c.PanelData, g0);
+        byte* qb = p.Qs(c.PanelData, g1);
+        float* da = p.D(c.PanelData, g0);
+        float* db = p.D(c.PanelData, g1);
+        int* ca = p.Aux(c.PanelData, g0);
+        int* cb = p.Aux(c.PanelData, g1);
+        Vector256<float> f0a = default, f0b = default, f1a = default, f1b = default, f2a = default, f2b = default, f3a = default, f3b = default;
+        for (int b = 0; b < nb; b++)
+        {
+            var cA = Vector256.Load(ca + 8 * b);
+            var cB = Vector256.Load(cb + 8 * b);
+            Vector256<int> i0a = cA, i0b = cB, i1a = cA, i1b = cB, i2a = cA, i2b = cB, i3a = cA, i3b = cB;
+            byte* pa = qa + 256 * b;
+            byte* pb = qb + 256 * b;
+            int e = 32 * b;
+            for (int k = 0; k < 32; k += 4)
+            {
+                var va = Vector256.Load((sbyte*)(pa + 8 * k));
+                var vb = Vector256.Load((sbyte*)(pb + 8 * k));
+                var w = Broadcast(l0 + e + k);
+                i0a = TDot.DotAdd(i0a, w, va);
+                i0b = TDot.DotAdd(i0b, w, vb);
+                w = Broadcast(l1 + e + k);
+                i1a = TDot.DotAdd(i1a, w, va);
+                i1b = TDot.DotAdd(i1b, w, vb);
+                w = Broadcast(l2 + e + k);
+                i2a = TDot.DotAdd(i2a, w, va);
+                i2b = TDot.DotAdd(i2b, w, vb);
+                w = Broadcast(l3 + e + k);
+                i3a = TDot.DotAdd(i3a, w, va);
+                i3b = TDot.DotAdd(i3b, w, vb);
+            }
+
+            var dA = Vector256.Load(da + 8 * b);
+            var dB = Vector256.Load(db + 8 * b);
+            var x = Vector256.Create(s0[b]);
+            f0a = TW.Accumulate(f0a, i0a, x, dA);
+            f0b = TW.Accumulate(f0b, i0b, x, dB);
+            x = Vector256.Create(s1[b]);
+            f1a = TW.Accumulate(f1a, i1a, x, dA);
+            f1b = TW.Accumulate(f1b, i1b, x, dB);
+            x = Vector256.Create(s2[b]);
+            f2a = TW.Accumulate(f2a, i2a, x, dA);
+            f2b = TW.Accumulate(f2b, i2b, x, dB);
+            x = Vector256.Create(s3[b]);
+            f3a = TW.Accumulate(f3a, i3a, x, dA);
+            f3b = TW.Accumulate(f3b, i3b, x, dB);
+        }
+
+        StoreTile(c, count - q, row, g0, g1, f0a, f0b, f1a, f1b, f2a, f2b, f3a, f3b);
+    }
+
+    // ---------------------------------------------------------------- K-quant GEMM
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Q4_KGemm(in GemmCall c, int rowStart, int rowEnd)
+    {
+        int cols = c.Cols, nsb = cols / 256;
+        int rb = KRowBlock(cols);
+        byte* levels = c.Scratch;
+        int* meta = (int*)(c.Scratch + (long)rb * cols);
+        float* h16 = Fp16Table.Pointer;
+        var m4 = Vector256.Create((byte)0x0F);
+        for (int r0 = rowStart; r0 < rowEnd; r0 += rb)
+        {
+            int count = Math.Min(rb, rowEnd - r0);
+            for (int r = 0; r < count; r++)
+            {
+                byte* src = c.W + (r0 + r) * c.RowBytes;
+                byte* dst = levels + (long)r * cols;
+                int* m = meta + r * nsb * KMeta;
+                for (int i = 0; i < nsb; i++)
+                {
+                    byte* bx = src + 144 * i;
+                    for (int j = 0; j < 4; j++)
+                    {
+                        var q = Vector256.Load(bx + 16 + 32 * j);
+                        (q & m4).Store(dst + 256 * i + 64 * j);
+                        (Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte() & m4).Store(dst + 256 * i + 64 * j + 32);
+                    }
+
+                    int* mi = m + KMeta * i;
+                    *(float*)mi = Fp16Table.Load(h16, bx);
+                    *(float*)(mi + 1) = Fp16Table.Load(h16, bx + 2);
+                    var sm = KScales.ScaleMinK4(bx + 4);
+                    Avx2.ConvertToVector256Int32(sm).Store(mi + 2);
+                    Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(sm, 8)).Store(mi + 10);
+                }
+            }
+
+            for (int g = 0; g < c.Layout.Groups; g += 2)
+            {
+                int g1 = Math.Min(g + 1, c.Layout.Groups - 1);
+                for (int q = 0; q < count; q += 4)
+                {
+                    Q4_KTile(levels, meta, cols, nsb, q, count, c, g, g1, r0 + q);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q4_KTile(byte* levels, int* meta, int cols, int nsb, int q, int count, in GemmCall c, int g0, int g1, int row)
+    {
+        int last = count - 1;
+        byte* l0 = levels + (long)q * cols;
+        byte* l1 = levels + (long)Math.Min(q + 1, last) * cols;
+        byte* l2 = levels + (long)Math.Min(q + 2, last) * cols;
+        byte* l3 = levels + (long)Math.Min(q + 3, last) * cols;
+        int stride = nsb * KMeta;
+        int* m0 = meta + q * stride;
+        int* m1 = meta + Math.Min(q + 1, last) * stride;
+        int* m2 = meta + Math.Min(q + 2, last) * stride;
+        int* m3 = meta + Math.Min(q + 3, last) * stride;
+        var p = c.Layout;
+        byte* qa = p.Qs(c.PanelData, g0);
+        byte* qb = p.Qs(c.PanelData, g1);
+        float* da = p.D(c.PanelData, g0);
+        float* db = p.D(c.PanelData, g1);
+        int* ca = p.Aux(c.PanelData, g0);
+        int* cb = p.Aux(c.PanelData, g1);
+        Vector256<float> f0a = default, f0b = default, f1a = default, f1b = default, f2a = default, f2b = default, f3a = default, f3b = default;
+        for (int i = 0; i < nsb; i++)
+        {
+            Vector256<int> s0a = default, s0b = default, s1a = default, s1b = default, s2a = default, s2b = default, s3a = default, s3b = default;
+            int mi = KMeta * i;
+            for (int s = 0; s < 8; s++)
+            {
+                Vector256<int> i0a = default, i0b = default, i1a = default, i1b = default, i2a = default, i2b = default, i3a = default, i3b = default;
+                byte* pa = qa + 256 * (8 * i + s);
+                byte* pb = qb + 256 * (8 * i + s);
+                int e = 256 * i + 32 * s;
+                for (int k = 0; k < 32; k += 4)
+                {
+                    var va = Vector256.Load((sbyte*)(pa + 8 * k));
+                    var vb = Vector256.Load((sbyte*)(pb + 8 * k));
+                    var w = Broadcast(l0 + e + k);
+                    i0a = TDot.DotAdd(i0a, w, va);
+                    i0b = TDot.DotAdd(i0b, w, vb);
+                    w = Broadcast(l1 + e + k);
+                    i1a = TDot.DotAdd(i1a, w, va);
+                    i1b = TDot.DotAdd(i1b, w, vb);
+                    w = Broadcast(l2 + e + k);
+                    i2a = TDot.DotAdd(i2a, w, va);
+                    i2b = TDot.DotAdd(i2b, w, vb);
+                    w = Broadcast(l3 + e + k);
+                    i3a = TDot.DotAdd(i3a, w, va);
+                    i3b = TDot.DotAdd(i3b, w, vb);
+                }
+
+                // isum += sc · Σq·a (the scale of sub-block s of each row).
+                var sc = Vector256.Create(m0[mi + 2 + s]);
+                s0a += Avx2.MultiplyLow(i0a, sc);
+                s0b += Avx2.MultiplyLow(i0b, sc);
+                sc = Vector256.Create(m1[mi + 2 + s]);
+                s1a += Avx2.MultiplyLow(i1a, sc);
+                s1b += Avx2.MultiplyLow(i1b, sc);
+                sc = Vector256.Create(m2[mi + 2 + s]);
+                s2a += Avx2.MultiplyLow(i2a, sc);
+                s2b += Avx2.MultiplyLow(i2b, sc);
+                sc = Vector256.Create(m3[mi + 2 + s]);
+                s3a += Avx2.MultiplyLow(i3a, sc);
+                s3b += Avx2.MultiplyLow(i3b, sc);
+            }
+
+            // summs = Σ_s m_s · (bsums[2s] + bsums[2s + 1]), the panel's aux of the activations.
+            Vector256<int> n0a = default, n0b = default, n1a = default, n1b = default, n2a = default, n2b = default, n3a = default, n3b = default;
+            for (int s = 0; s < 8; s++)
+            {
+                var ba = Vector256.Load(ca + 8 * (8 * i + s));
+                var bb = Vector256.Load(cb + 8 * (8 * i + s));
+                var mn = Vector256.Create(m0[mi + 10 + s]);
+                n0a += Avx2.MultiplyLow(ba, mn);
+                n0b += Avx2.MultiplyLow(bb, mn);
+                mn = Vector256.Create(m1[mi + 10 + s]);
+                n1a += Avx2.MultiplyLow(ba, mn);
+                n1b += Avx2.MultiplyLow(bb, mn);
+                mn = Vector256.Create(m2[mi + 10 + s]);
+                n2a += Avx2.MultiplyLow(ba, mn);
+                n2b += Avx2.MultiplyLow(bb, mn);
+                mn = Vector256.Create(m3[mi + 10 + s]);
+                n3a += Avx2.MultiplyLow(ba, mn);
+                n3b += Avx2.MultiplyLow(bb, mn);
+            }
+
+            var dA = Vector256.Load(da + 8 * i);
+            var dB = Vector256.Load(db + 8 * i);
+            f0a = Q4_KAccumulate(f0a, s0a, n0a, m0 + mi, dA);
+            f0b = Q4_KAccumulate(f0b, s0b, n0b, m0 + mi, dB);
+            f1a = Q4_KAccumulate(f1a, s1a, n1a, m1 + mi, dA);
+            f1b = Q4_KAccumulate(f1b, s1b, n1b, m1 + mi, dB);
+            f2a = Q4_KAccumulate(f2a, s2a, n2a, m2 + mi, dA);
+            f2b = Q4_KAccumulate(f2b, s2b, n2b, m2 + mi, dB);
+            f3a = Q4_KAccumulate(f3a, s3a, n3a, m3 + mi, dA);
+            f3b = Q4_KAccumulate(f3b, s3b, n3b, m3 + mi, dB);
+        }
+
+        StoreTile(c, count - q, row, g0, g1, f0a, f0b, f1a, f1b, f2a, f2b, f3a, f3b);
+    }
+
+    /// <summary>ScalarDot.Q4_KQ8_K's <c>sumf += d·isum − dmin·summs</c>, d = dx·dy and dmin = dminx·dy, per lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q4_KAccumulate(Vector256<float> f, Vector256<int> isum, Vector256<int> summs, int* m, Vector256<float> dy)
+    {
+        var d = Vector256.Create(*(float*)m) * dy;
+        var dmin = Vector256.Create(*(float*)(m + 1)) * dy;
+        return f + (d * Vector256.ConvertToSingle(isum) - dmin * Vector256.ConvertToSingle(summs));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Q6_KGemm(in GemmCall c, int rowStart, int rowEnd)
+    {
+        int cols = c.Cols, nsb = cols / 256;
+        int rb = KRowBlock(cols);
+        byte* levels = c.Scratch;
+        int* meta = (int*)(c.Scratch + (long)rb * cols);
+        float* h16 = Fp16Table.Pointer;
+        var m4 = Vector256.Create((byte)0x0F);
+        var m3 = Vector256.Create((byte)0x03);
+        var m30 = Vector256.Create((byte)0x30);
+        for (int r0 = rowStart; r0 < rowEnd; r0 += rb)
+        {
+            int count = Math.Min(rb, rowEnd - r0);
+            for (int r = 0; r < count; r++)
+            {
+                byte* src = c.W + (r0 + r) * c.RowBytes;
+                byte* dst = levels + (long)r * cols;
+                int* m = meta + r * nsb * KMeta;
+                for (int i = 0; i < nsb; i++)
+                {
+                    byte* bx = src + 210 * i;
+                    for (int h = 0; h < 2; h++)
+                    {
+                        var ql0 = Vector256.Load(bx + 64 * h);
+                        var ql1 = Vector256.Load(bx + 64 * h + 32);
+                        var qh = Vector256.Load(bx + 128 + 32 * h);
+                        byte* o = dst + 256 * i + 128 * h;
+                        ((ql0 & m4) | Avx2.ShiftLeftLogical((qh & m3).AsUInt16(), 4).AsByte()).Store(o);
+                        ((ql1 & m4) | (Avx2.ShiftLeftLogical(qh.AsUInt16(), 2).AsByte() & m30)).Store(o + 32);
+                        ((Avx2.ShiftRightLogical(ql0.AsUInt16(), 4).AsByte() & m4) | (qh & m30)).Store(o + 64);
+                        ((Avx2.ShiftRightLogical(ql1.AsUInt16(), 4).AsByte() & m4) | (Avx2.ShiftRightLogical(qh.AsUInt16(), 2).AsByte() & m30)).Store(o + 96);
+                    }
+
+                    int* mi = m + KMeta * i;
+                    *(float*)mi = Fp16Table.Load(h16, bx + 208);
+                    var sc = Vector128.Load((sbyte*)(bx + 192));
+                    Avx2.ConvertToVector256Int32(sc).Store(mi + 1);
+                    Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(sc, 8)).Store(mi + 9);
+                    mi[17] = 0;
+                }
+            }
+
+            for (int g = 0; g < c.Layout.Groups; g += 2)
+            {
+                int g1 = Math.Min(g + 1, c.Layout.Groups - 1);
+                for (int q = 0; q < count; q += 4)
+                {
+                    Q6_KTile(levels, meta, cols, nsb, q, count, c, g, g1, r0 + q);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q6_KTile(byte* levels, int* meta, int cols, int nsb, int q, int count, in GemmCall c, int g0, int g1, int row)
+    {
+        int last = count - 1;
+        byte* l0 = levels + (long)q * cols;
+        byte* l1 = levels + (long)Math.Min(q + 1, last) * cols;
+        byte* l2 = levels + (long)Math.Min(q + 2, last) * cols;
+        byte* l3 = levels + (long)Math.Min(q + 3, last) * cols;
+        int stride = nsb * KMeta;
+        int* m0 = meta + q * stride;
+        int* m1 = meta + Math.Min(q + 1, last) * stride;
+        int* m2 = meta + Math.Min(q + 2, last) * stride;
+        int* m3 = meta + Math.Min(q + 3, last) * stride;
+        var p = c.Layout;
+        byte* qa = p.Qs(c.PanelData, g0);
+        byte* qb = p.Qs(c.PanelData, g1);
+        float* da = p.D(c.PanelData, g0);
+        float* db = p.D(c.PanelData, g1);
+        int* ca = p.Aux(c.PanelData, g0);
+        int* cb = p.Aux(c.PanelData, g1);
+        Vector256<float> f0a = default, f0b = default, f1a = default, f1b = default, f2a = default, f2b = default, f3a = default, f3b = default;
+        for (int i = 0; i < nsb; i++)
+        {
+            Vector256<int> s0a = default, s0b = default, s1a = default, s1b = default, s2a = default, s2b = default, s3a = default, s3b = default;
+            int mi = KMeta * i;
+            for (int u = 0; u < 16; u++)
+            {
+                // Σ(q − 32)·a over sixteen elements: the accumulators start at the panel's −32·Σa.
+                var cA = Vector256.Load(ca + 8 * (16 * i + u));
+                var cB = Vector256.Load(cb + 8 * (16 * i + u));
+                Vector256<int> i0a = cA, i0b = cB, i1a = cA, i1b = cB, i2a = cA, i2b = cB, i3a = cA, i3b = cB;
+                long step = 256 * (8 * i + u / 2) + 128 * (u & 1);
+                byte* pa = qa + step;
+                byte* pb = qb + step;
+                int e = 256 * i + 16 * u;
+                for (int k = 0; k < 16; k += 4)
+                {
+                    var va = Vector256.Load((sbyte*)(pa + 8 * k));
+                    var vb = Vector256.Load((sbyte*)(pb + 8 * k));
+                    var w = Broadcast(l0 + e + k);
+                    i0a = TDot.DotAdd(i0a, w, va);
+                    i0b = TDot.DotAdd(i0b, w, vb);
+                    w = Broadcast(l1 + e + k);
+                    i1a = TDot.DotAdd(i1a, w, va);
+                    i1b = TDot.DotAdd(i1b, w, vb);
+                    w = Broadcast(l2 + e + k);
+                    i2a = TDot.DotAdd(i2a, w, va);
+                    i2b = TDot.DotAdd(i2b, w, vb);
+                    w = Broadcast(l3 + e + k);
+                    i3a = TDot.DotAdd(i3a, w, va);
+                    i3b = TDot.DotAdd(i3b, w, vb);
+                }
+
+                var sc = Vector256.Create(m0[mi + 1 + u]);
+                s0a += Avx2.MultiplyLow(i0a, sc);
+                s0b += Avx2.MultiplyLow(i0b, sc);
+                sc = Vector256.Create(m1[mi + 1 + u]);
+                s1a += Avx2.MultiplyLow(i1a, sc);
+                s1b += Avx2.MultiplyLow(i1b, sc);
+                sc = Vector256.Create(m2[mi + 1 + u]);
+                s2a += Avx2.MultiplyLow(i2a, sc);
+                s2b += Avx2.MultiplyLow(i2b, sc);
+                sc = Vector256.Create(m3[mi + 1 + u]);
+                s3a += Avx2.MultiplyLow(i3a, sc);
+                s3b += Avx2.MultiplyLow(i3b, sc);
+            }
+
+            // ScalarDot.Q6_KQ8_K: sumf += (dx·dy)·isum.
+            var dA = Vector256.Load(da + 8 * i);
+            var dB = Vector256.Load(db + 8 * i);
+            var x = Vector256.Create(*(float*)(m0 + mi));
+            f0a += x * dA * Vector256.ConvertToSingle(s0a);
+            f0b += x * dB * Vector256.ConvertToSingle(s0b);
+            x = Vector256.Create(*(float*)(m1 + mi));
+            f1a += x * dA * Vector256.ConvertToSingle(s1a);
+            f1b += x * dB * Vector256.ConvertToSingle(s1b);
+            x = Vector256.Create(*(float*)(m2 + mi));
+            f2a += x * dA * Vector256.ConvertToSingle(s2a);
+            f2b += x * dB * Vector256.ConvertToSingle(s2b);
+            x = Vector256.Create(*(float*)(m3 + mi));
+            f3a += x * dA * Vector256.ConvertToSingle(s3a);
+            f3b += x * dB * Vector256.ConvertToSingle(s3b);
+        }
+
+        StoreTile(c, count - q, row, g0, g1, f0a, f0b, f1a, f1b, f2a, f2b, f3a, f3b);
+    }
+
+    private static int KRowBlock(int cols) =>
+        (int)Math.Clamp(GemmKernels.RowBlockBytes / (KPer32 * (long)(cols / 32)) / 4 * 4, 4, GemmKernels.MaxRowBlock);
+
+    // ---------------------------------------------------------------- shared pieces
+
+    /// <summary>Four levels at <paramref name="p"/> in every lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Broadcast(byte* p) => Vector256.Create(Unsafe.ReadUnaligned<int>(p)).AsByte();
+
+    /// <summary>Stores the tile's real rows (<paramref name="rows"/> of 4) for the tokens of groups g0 and (if different) g1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreTile(in GemmCall c, int rows, int row, int g0, int g1,
+        Vector256<float> f0a, Vector256<float> f0b, Vector256<float> f1a, Vector256<float> f1b,
+        Vector256<float> f2a, Vector256<float> f2b, Vector256<float> f3a, Vector256<float> f3b)
+    {
+        float* y = c.Y + row;
+        int tokens = c.Layout.Tokens;
+        StoreLanes(f0a, y, c.YStride, g0, tokens);
+        if (rows > 1)
+        {
+            StoreLanes(f1a, y + 1, c.YStride, g0, tokens);
+        }
+
+        if (rows > 2)
+        {
+            StoreLanes(f2a, y + 2, c.YStride, g0, tokens);
+        }
+
+        if (rows > 3)
+        {
+            StoreLanes(f3a, y + 3, c.YStride, g0, tokens);
+        }
+
+        if (g1 == g0)
+        {
+            return;
+        }
+
+        StoreLanes(f0b, y, c.YStride, g1, tokens);
+        if (rows > 1)
+        {
+            StoreLanes(f1b, y + 1, c.YStride, g1, tokens);
+        }
+
+        if (rows > 2)
+        {
+            StoreLanes(f2b, y + 2, c.YStride, g1, tokens);
+        }
+
+        if (rows > 3)
+        {
+            StoreLanes(f3b, y + 3, c.YStride, g1, tokens);
+        }
+    }
+
+    /// <summary>Lane i of <paramref name="f"/> is token 8g + i: stored at y[token · stride] for real tokens.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreLanes(Vector256<float> f, float* y, nint stride, int g, int tokens)
+    {
+        int t0 = Lanes * g;
+        int n = Math.Min(Lanes, tokens - t0);
+        float* dst = y + t0 * stride;
+        for (int i = 0; i < n; i++)
+        {
+            dst[i * stride] = f.GetElement(i);
+        }
+    }
+
+    // ---------------------------------------------------------------- exact few-token kernel (legacy types)
+
+    /// <summary>
+    /// Up to eight rows × <typeparamref name="TTok"/> tokens: per block, each row's eight partial sums (four elements per
+    /// lane) are reduced with the other rows' into one vector of exact block sums, one row per lane; the reference's
+    /// float expression then runs on that vector. Rows past <paramref name="rowCount"/> repeat the last one and are not
+    /// stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows8<TTok, TW>(byte* w, nint rowBytes, int rowCount, byte* a, nint aStride, int n, float* y, nint yStride)
+        where TTok : struct, ITokenTile
+        where TW : struct, ILegacy256
+    {
+        int nb = n / 32;
+        float* h16 = Fp16Table.Pointer;
+        int last = rowCount - 1;
+        nint o1 = Math.Min(1, last) * rowBytes, o2 = Math.Min(2, last) * rowBytes, o3 = Math.Min(3, last) * rowBytes;
+        nint o4 = Math.Min(4, last) * rowBytes, o5 = Math.Min(5, last) * rowBytes, o6 = Math.Min(6, last) * rowBytes;
+        nint o7 = Math.Min(7, last) * rowBytes;
+        Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default;
+        for (int b = 0; b < nb; b++)
+        {
+            byte* x = w + b * TW.BlockBytes;
+            var dx = Vector256.Create(Fp16Table.Load(h16, x), Fp16Table.Load(h16, x + o1), Fp16Table.Load(h16, x + o2), Fp16Table.Load(h16, x + o3),
+                Fp16Table.Load(h16, x + o4), Fp16Table.Load(h16, x + o5), Fp16Table.Load(h16, x + o6), Fp16Table.Load(h16, x + o7));
+            byte* ab = a + 34 * b;
+            f0 = RowsStep<TW>(f0, x, o1, o2, o3, o4, o5, o6, o7, ab, dx, h16);
+            if (TTok.Count > 1)
+            {
+                f1 = RowsStep<TW>(f1, x, o1, o2, o3, o4, o5, o6, o7, ab + aStride, dx, h16);
+            }
+
+            if (TTok.Count > 2)
+            {
+                f2 = RowsStep<TW>(f2, x, o1, o2, o3, o4, o5, o6, o7, ab + 2 * aStride, dx, h16);
+            }
+
+            if (TTok.Count > 3)
+            {
+                f3 = RowsStep<TW>(f3, x, o1, o2, o3, o4, o5, o6, o7, ab + 3 * aStride, dx, h16);
+            }
+        }
+
+        StoreRows(f0, y, rowCount);
+        if (TTok.Count > 1)
+        {
+            StoreRows(f1, y + yStride, rowCount);
+        }
+
+        if (TTok.Count > 2)
+        {
+            StoreRows(f2, y + 2 * yStride, rowCount);
+        }
+
+        if (TTok.Count > 3)
+        {
+            StoreRows(f3, y + 3 * yStride, rowCount);
+        }
+    }
+
+    /// <summary>One block of eight rows (row k at <c>x + o_k</c>, o_0 = 0) against one activation block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> RowsStep<TW>(Vector256<float> f, byte* x, nint o1, nint o2, nint o3, nint o4, nint o5, nint o6, nint o7,
+        byte* ab, Vector256<float> dx, float* h16)
+        where TW : struct, ILegacy256
+    {
+        var aq = Vector256.Load((sbyte*)(ab + 2));
+        Vector256<int> s0, s1, s2, s3, s4, s5, s6, s7;
+        if (TDot.FullRange || TW.Offset != 128)
+        {
+            // Σ(u − o)·a: the accumulator of every row starts at −o·Σa (per four-element lane).
+            var negc = -TDot.DotAdd(Vector256<int>.Zero, Vector256.Create(TW.Offset), aq);
+            s0 = TDot.DotAdd(negc, TW.Levels(x), aq);
+            s1 = TDot.DotAdd(negc, TW.Levels(x + o1), aq);
+            s2 = TDot.DotAdd(negc, TW.Levels(x + o2), aq);
+            s3 = TDot.DotAdd(negc, TW.Levels(x + o3), aq);
+            s4 = TDot.DotAdd(negc, TW.Levels(x + o4), aq);
+            s5 = TDot.DotAdd(negc, TW.Levels(x + o5), aq);
+            s6 = TDot.DotAdd(negc, TW.Levels(x + o6), aq);
+            s7 = TDot.DotAdd(negc, TW.Levels(x + o7), aq);
+        }
+        else
+        {
+            // Q8_0 on AVX2: |x| against a with x's sign (|x| ≤ 128, |a| ≤ 127 keep vpmaddubsw exact).
+            s0 = SignedQ8(x, aq);
+            s1 = SignedQ8(x + o1, aq);
+            s2 = SignedQ8(x + o2, aq);
+            s3 = SignedQ8(x + o3, aq);
+            s4 = SignedQ8(x + o4, aq);
+            s5 = SignedQ8(x + o5, aq);
+            s6 = SignedQ8(x + o6, aq);
+            s7 = SignedQ8(x + o7, aq);
+        }
+
+        var isum = ReduceRows(s0, s1, s2, s3, s4, s5, s6, s7);
+        return TW.Accumulate(f, isum, dx, Vector256.Create(Fp16Table.Load(h16, ab)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> SignedQ8(byte* block, Vector256<sbyte> aq)
+    {
+        var x = Vector256.Load((sbyte*)(block + 2));
+        return TDot.Dot(Avx2.Abs(x), Avx2.Sign(aq, x));
+    }
+
+    /// <summary>Lane k of the result is the sum of the eight lanes of <c>s_k</c> (exact).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> ReduceRows(Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3,
+        Vector256<int> s4, Vector256<int> s5, Vector256<int> s6, Vector256<int> s7)
+    {
+        // Pairwise adds within each 128-bit half: [s0 s1 s2 s3 partials of the low half | the same of the high half].
+        var h0123 = Avx2.HorizontalAdd(Avx2.HorizontalAdd(s0, s1), Avx2.HorizontalAdd(s2, s3));
+        var h4567 = Avx2.HorizontalAdd(Avx2.HorizontalAdd(s4, s5), Avx2.HorizontalAdd(s6, s7));
+        return Avx2.Permute2x128(h0123, h4567, 0x20) + Avx2.Permute2x128(h0123, h4567, 0x31);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRows(Vector256<float> f, float* y, int rowCount)
+    {
+        if (rowCount == 8)
+        {
+            f.Store(y);
+            return;
+        }
+
+        for (int i = 0; i < rowCount; i++)
+        {
+            y[i] = f.GetElement(i);
+        }
+    }
+
+    // ---------------------------------------------------------------- block types
+
+    /// <summary>Q4_0: 18 bytes (d, 16 nibble bytes: element j low, j + 16 high); levels q = w + 8.</summary>
+    private readonly struct Q4_0Levels : ILegacy256
+    {
+        public static int BlockBytes => 18;
+
+        public static byte Offset => 8;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<byte> Levels(byte* block) => Nibbles(block + 2);
+
+        /// <summary>ScalarDot.Q4_0Q8_0: <c>sumf += sumi · dx · dy</c>, left to right.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Accumulate(Vector256<float> f, Vector256<int> isum, Vector256<float> dx, Vector256<float> dy) =>
+            f + Vector256.ConvertToSingle(isum) * dx * dy;
+    }
+
+    /// <summary>Q5_0: 22 bytes (d, 32 fifth bits, 16 nibble bytes); levels q = w + 16.</summary>
+    private readonly struct Q5_0Levels : ILegacy256
+    {
+        public static int BlockBytes => 22;
+
+        public static byte Offset => 16;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<byte> Levels(byte* block) => Nibbles(block + 6) | FifthBits(Unsafe.ReadUnaligned<uint>(block + 2));
+
+        /// <summary>ScalarDot.Q5_0Q8_0: <c>sumf += (dx · dy) · sumi</c>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Accumulate(Vector256<float> f, Vector256<int> isum, Vector256<float> dx, Vector256<float> dy) =>
+            f + dx * dy * Vector256.ConvertToSingle(isum);
+    }
+
+    /// <summary>Q8_0: 34 bytes (d, 32 signed quants); levels x + 128 (the sign bit flipped).</summary>
+    private readonly struct Q8_0Levels : ILegacy256
+    {
+        public static int BlockBytes => 34;
+
+        public static byte Offset => 128;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<byte> Levels(byte* block) => Vector256.Load(block + 2) ^ Vector256.Create((byte)0x80);
+
+        /// <summary>ScalarDot.Q8_0Q8_0: <c>sumf += sumi · (dx · dy)</c>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Accumulate(Vector256<float> f, Vector256<int> isum, Vector256<float> dx, Vector256<float> dy) =>
+            f + Vector256.ConvertToSingle(isum) * (dx * dy);
+    }
+
+    /// <summary>Sixteen packed bytes as 32 levels: low nibbles (elements 0-15), then high nibbles (16-31).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Nibbles(byte* p)
+    {
+        var raw = Vector128.Load(p);
+        var hi = Sse2.ShiftRightLogical(raw.AsUInt16(), 4).AsByte();
+        return Vector256.Create(raw, hi) & Vector256.Create((byte)0x0F);
+    }
+
+    /// <summary>The 32 bits of <paramref name="qh"/> spread to bytes: byte j is 0x10 when bit j is set.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> FifthBits(uint qh)
+    {
+        var spread = Avx2.Shuffle(Vector256.Create(qh).AsByte(),
+            Vector256.Create(0x0000_0000_0000_0000UL, 0x0101_0101_0101_0101UL, 0x0202_0202_0202_0202UL, 0x0303_0303_0303_0303UL).AsByte());
+        var bits = Vector256.Create(0x8040_2010_0804_0201UL).AsByte();
+        return Vector256.Equals(spread & bits, bits) & Vector256.Create((byte)0x10);
+    }
+}
