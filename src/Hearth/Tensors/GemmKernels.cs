@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
+using Hearth.Tensors.Portable;
 using Hearth.Tensors.X86;
 
 namespace Hearth.Tensors;
@@ -156,7 +157,7 @@ internal enum GemmIsa
     /// <summary>Cross-platform <see cref="Vector128"/> code (four tokens per vector).</summary>
     Portable,
 
-    /// <summary>Arm NEON: <c>smull</c> + <c>saddlp</c> + <c>addp</c> four-byte dot products.</summary>
+    /// <summary>Arm NEON (A64): <c>smull</c> + <c>saddlp</c> + <c>addp</c> four-byte dot products.</summary>
     AdvSimd,
 
     /// <summary>Arm NEON with the dot-product extension (<c>sdot</c>).</summary>
@@ -186,8 +187,8 @@ internal static class GemmIsas
     {
         GemmIsa.None => true,
         GemmIsa.Portable => true,
-        GemmIsa.AdvSimd => AdvSimd.IsSupported,
-        GemmIsa.AdvSimdDp => AdvSimd.IsSupported && Dp.IsSupported,
+        GemmIsa.AdvSimd => AdvSimd.Arm64.IsSupported,
+        GemmIsa.AdvSimdDp => AdvSimd.Arm64.IsSupported && Dp.IsSupported,
         GemmIsa.Avx2 => Avx2.IsSupported && Fma.IsSupported,
         GemmIsa.AvxVnni => AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported,
         _ => false,
@@ -204,6 +205,9 @@ internal static class GemmIsas
 
         return isa switch
         {
+            GemmIsa.Portable => Vector128Gemm<PortableGroupDot128>.Get(type),
+            GemmIsa.AdvSimd => Vector128Gemm<AdvSimdGroupDot128>.Get(type),
+            GemmIsa.AdvSimdDp => Vector128Gemm<DpGroupDot128>.Get(type),
             GemmIsa.Avx2 => Avx2Gemm<MaddDot256>.Get(type),
             GemmIsa.AvxVnni => Avx2Gemm<VnniDot256>.Get(type),
             _ => default,
@@ -220,7 +224,7 @@ internal static class GemmIsas
         {
             return GemmIsa.Avx2;
         }
-        else if (AdvSimd.IsSupported)
+        else if (AdvSimd.Arm64.IsSupported)
         {
             return Dp.IsSupported ? GemmIsa.AdvSimdDp : GemmIsa.AdvSimd;
         }

@@ -111,7 +111,7 @@ internal static unsafe class Avx2Gemm<TDot>
     }
 
     /// <summary>Rows q..q+3 of the unpacked block (clamped to the last; only real rows are stored) × token groups g0, g1.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void LegacyTile<TW>(byte* levels, float* scales, int cols, int nb, int q, int count, in GemmCall c, int g0, int g1, int row)
         where TW : struct, ILegacy256
     {
@@ -226,7 +226,7 @@ internal static unsafe class Avx2Gemm<TDot>
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Q4_KTile(byte* levels, int* meta, int cols, int nsb, int q, int count, in GemmCall c, int g0, int g1, int row)
     {
         int last = count - 1;
@@ -388,7 +388,7 @@ internal static unsafe class Avx2Gemm<TDot>
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Q6_KTile(byte* levels, int* meta, int cols, int nsb, int q, int count, in GemmCall c, int g0, int g1, int row)
     {
         int last = count - 1;
