@@ -285,6 +285,7 @@ public sealed class ComputePool : IDisposable
     internal ActivationJob ActivationJob => _activationJob ??= new ActivationJob();
 
     /// <summary>Runs a job; the caller holds <see cref="EnterExclusive"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void RunLocked(IComputeWork work)
     {
         _running = true;
@@ -359,6 +360,7 @@ public sealed class ComputePool : IDisposable
     /// (interlocked) before it looks at the announcement, so one of them always sees the other, and the pulse is sent under
     /// the gate the caller waits on. Nothing here allocates.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WaitForWorkers(int expected)
     {
         if (Volatile.Read(ref _finished) == expected)
@@ -388,6 +390,7 @@ public sealed class ComputePool : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WorkerLoop(int index)
     {
         long seen = 0;
@@ -425,6 +428,7 @@ public sealed class ComputePool : IDisposable
     }
 
     /// <summary>Counts this worker into job <paramref name="generation"/> unless the caller has closed it (or moved on).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TryEnter(long generation)
     {
         while (true)
@@ -442,6 +446,7 @@ public sealed class ComputePool : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long WaitForNextGeneration(long seen)
     {
         long g = Volatile.Read(ref _generation);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Hearth.Tensors;
@@ -91,6 +92,7 @@ public static class MatMul
         return type == GgmlType.F32 ? 0 : GgmlTypes.Get(traits.KernelActType).RowBytes(cols) * nTokens;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void MultiplyCore(byte* weights, long weightBytes, GgmlType type, int rows, int cols, ReadOnlySpan<float> x,
         int nTokens, Span<float> y, Span<byte> scratch, bool useScratch, ComputePool? pool)
     {
@@ -220,6 +222,7 @@ public static class MatMul
     /// Converts the activations of <paramref name="part"/> (and lays them into its panel when it uses the GEMM): a batch in
     /// parallel, each worker taking whole token rows (the same bytes as one thread would write).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void Convert(ComputePool pool, in MatMulPart part, TypeTraits pair, float* x, int cols, int nTokens)
     {
         if (nTokens > 1 && pool.ThreadCount > 1)
@@ -252,6 +255,7 @@ public static class MatMul
     }
 
     /// <summary>Lays tokens [start, end) of the converted rows into the panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void BuildPanel(in MatMulPart part, int nTokens, int start, int end)
     {
         for (int t = start; t < end; t++)
@@ -261,6 +265,7 @@ public static class MatMul
     }
 
     /// <summary>Converts each activation row to the kernel format; F32 weights read the floats in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static ReadOnlySpan<byte> ConvertActivations(TypeTraits traits, TypeTraits pair, ReadOnlySpan<float> x, int cols, int nTokens,
         Span<byte> act, int actRowBytes)
     {
@@ -346,6 +351,7 @@ internal sealed unsafe class ActivationJob : IChunkedComputeWork
         _x = null;
     }
 
+[MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute(int workerIndex, int workerCount)
     {
         int cols = _cols;
@@ -419,6 +425,7 @@ internal sealed unsafe class MatMulJob : IChunkedComputeWork
         return part.Traits.Batch.Rows.IsEmpty ? chunk : Math.Max(RowsKernels.Width, (chunk + 7) / 8 * 8);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute(int workerIndex, int workerCount)
     {
         int rows = _part.Rows;
@@ -447,6 +454,7 @@ internal sealed unsafe class MatMulJob : IChunkedComputeWork
     /// part's panel, the exact few-token kernels eight rows at a time, or the row kernels (one row per call; a batch in
     /// rows groups of about <see cref="TileWeightBytes"/>, each group met by four tokens per kernel call).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ComputeRows(in MatMulPart part, int rowStart, int rowEnd, int cols, int nTokens, byte* scratch)
     {
         var batch = part.Traits.Batch;
@@ -540,6 +548,7 @@ internal sealed unsafe class FusedMatMulJob : IChunkedComputeWork
     /// <c>y_i = W_i·x</c> for each given part (a null weight pointer ends the list). Weight sizes must have been checked
     /// by the caller (a bound <c>Weight</c> is); the outputs are checked here.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(ComputePool pool, ReadOnlySpan<float> x, int cols, int nTokens,
         byte* w0, GgmlType t0, int rows0, Span<float> y0,
         byte* w1, GgmlType t1, int rows1, Span<float> y1,
@@ -624,6 +633,7 @@ internal sealed unsafe class FusedMatMulJob : IChunkedComputeWork
     private static MatMulPart Retarget(in MatMulPart source, byte* w, int rows, float* y) =>
         new(source.Traits, w, source.RowBytes, rows, source.Act, source.ActRowBytes, y, source.Gemm, source.Layout, source.Panel);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static MatMulPart Convert(ComputePool pool, TypeTraits traits, byte* w, int rows, float* y, float* x, int cols, int nTokens, byte* scratch)
     {
         int actRowBytes = checked((int)GgmlTypes.Get(traits.KernelActType).RowBytes(cols));
@@ -640,6 +650,7 @@ internal sealed unsafe class FusedMatMulJob : IChunkedComputeWork
         return part;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute(int workerIndex, int workerCount)
     {
         int total = _total;
@@ -663,6 +674,7 @@ internal sealed unsafe class FusedMatMulJob : IChunkedComputeWork
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunRange(int start, int end, byte* scratch)
     {
         int offset = 0;
@@ -671,6 +683,7 @@ internal sealed unsafe class FusedMatMulJob : IChunkedComputeWork
         if (_parts == 3) RunPart(_p2, ref offset, start, end, scratch);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunPart(in MatMulPart p, ref int offset, int start, int end, byte* scratch)
     {
         int lo = Math.Max(start - offset, 0), hi = Math.Min(end - offset, p.Rows);

@@ -93,6 +93,7 @@ internal readonly unsafe struct TokenPanel
     /// Writes token <paramref name="t"/>'s quantized row <paramref name="row"/> into its lane. Lanes of different tokens
     /// never share a byte, so tokens can be added from several threads at once.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AddToken(byte* panel, int t, byte* row)
     {
         int g = t / Lanes, lane = t % Lanes;
@@ -153,6 +154,7 @@ internal readonly unsafe struct TokenPanel
     }
 
     /// <summary>Zeroes the lanes of the last group that no token fills (their outputs are never stored).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ClearPadding(byte* panel)
     {
         int g = Groups - 1;

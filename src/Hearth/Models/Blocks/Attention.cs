@@ -53,6 +53,7 @@ internal sealed class AttentionWork : IComputeWork
         _wide = Enumerable.Range(0, workers).Select(_ => new float[width]).ToArray();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute(int workerIndex, int workerCount)
     {
         if (_cache.Keys32(_layer) is { } keys)
@@ -86,6 +87,7 @@ internal sealed class AttentionWork : IComputeWork
     }
 
     /// <summary>The F32-cache path: one item is a token and a KV head, with all the query heads of its group.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void ExecuteF32(int workerIndex, int workerCount, float[] keys, float[] values)
     {
         int group = _heads / _kvHeads;
@@ -178,6 +180,7 @@ internal sealed class AttentionWork : IComputeWork
     /// <c>o = Σ_j p[j] · v_j</c> over <paramref name="count"/> rows of <paramref name="n"/> floats, <paramref name="stride"/>
     /// apart: each 32-float slice of o stays in four registers while the rows are added in.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void AccumulateRows(float* o, float* v, int stride, float* p, int count, int n)
     {
         int c = 0;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Hearth.Models.Blocks;
 
 /// <summary>
@@ -40,6 +41,7 @@ public sealed class Rope
     public RopeLayout Layout { get; }
 
     /// <summary>Rotates every head of <paramref name="heads"/> (nHeads × headDim, contiguous) for position <paramref name="pos"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Apply(Span<float> heads, int headDim, int pos)
     {
         int nHeads = heads.Length / headDim;
