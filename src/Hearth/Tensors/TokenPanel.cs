@@ -19,7 +19,8 @@ namespace Hearth.Tensors;
 /// <item><b>d</b>: the activation scale of every scale block (32 elements for Q8_0, 256 for Q8_K) as a float per lane.</item>
 /// <item><b>aux</b>: one int per lane and aux unit (16 or 32 elements): <c>AuxMultiplier · Σ qs</c> over the unit. The
 /// kernels use it either as the start of a block's integer sum (a correction for weight levels stored with an offset:
-/// Σ(u − o)·a = Σu·a − o·Σa) or, for Q4_K, as the sums its mins multiply.</item>
+/// Σ(u − o)·a = Σu·a − o·Σa) or, for Q4_K, as the sums its mins multiply. A 64-element unit packs the two 32-element
+/// sums of Q8_K's stored bsums as 16-bit halves (low: first), for a 16-bit pair dot product with Q4_K's mins.</item>
 /// </list>
 /// <para>Lanes past the last token are zero. Integer sums are exact, so what the kernels compute from a panel is exactly
 /// what the scalar reference computes from the activation rows.</para>
@@ -134,7 +135,16 @@ internal readonly unsafe struct TokenPanel
             }
 
             short* bsums = (short*)(block + 260);
-            if (AuxUnit == 32)
+            if (AuxUnit == 64)
+            {
+                // Q4_K's mins, paired: |Σ32| ≤ 4064 fits a short.
+                for (int b = 0; b < 4; b++)
+                {
+                    int lo = bsums[4 * b] + bsums[4 * b + 1], hi = bsums[4 * b + 2] + bsums[4 * b + 3];
+                    aux[(4 * i + b) * lanes] = (ushort)(short)lo | (hi << 16);
+                }
+            }
+            else if (AuxUnit == 32)
             {
                 // Q4_K's mins multiply the stored 16-element sums, as the reference does.
                 for (int b = 0; b < 8; b++)

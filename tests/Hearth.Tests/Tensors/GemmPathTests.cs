@@ -144,10 +144,12 @@ public class GemmPathTests
     }
 
     [Theory]
-    [InlineData(8, GgmlType.Q8_0, 11)]
-    [InlineData(4, GgmlType.Q8_0, 5)]
-    [InlineData(8, GgmlType.Q8_K, 9)]
-    public unsafe void ThePanelPutsEveryTokenInItsOwnLane(int lanes, GgmlType pair, int tokens)
+    [InlineData(8, GgmlType.Q8_0, 11, 32, -8)]
+    [InlineData(4, GgmlType.Q8_0, 5, 32, -128)]
+    [InlineData(8, GgmlType.Q8_K, 9, 16, -32)]
+    [InlineData(4, GgmlType.Q8_K, 6, 32, 1)]
+    [InlineData(8, GgmlType.Q8_K, 3, 64, 1)]
+    public unsafe void ThePanelPutsEveryTokenInItsOwnLane(int lanes, GgmlType pair, int tokens, int auxUnit, int mult)
     {
         int cols = 512;
         int actRow = (int)Quants.RowBytes(pair, cols);
@@ -157,7 +159,6 @@ public class GemmPathTests
             Quants.Quantize(pair, Gaussian(50 + t, cols, sigma: 2f), acts.AsSpan(t * actRow));
         }
 
-        int auxUnit = pair == GgmlType.Q8_K ? 16 : 32, mult = pair == GgmlType.Q8_K ? -32 : -8;
         var layout = TokenPanel.Create(pair, lanes, tokens, cols, auxUnit, mult);
         var panel = new byte[layout.TotalBytes];
         panel.AsSpan().Fill(0xCD);
@@ -191,13 +192,22 @@ public class GemmPathTests
 
                 for (int u = 0; u < cols / auxUnit; u++)
                 {
-                    int sum = 0;
-                    for (int e = u * auxUnit; e < (u + 1) * auxUnit; e++)
+                    int Sum(int from, int count)
                     {
-                        sum += q[e];
+                        int sum = 0;
+                        for (int e = from; e < from + count; e++)
+                        {
+                            sum += q[e];
+                        }
+
+                        return sum;
                     }
 
-                    Assert.Equal(mult * sum, layout.Aux(pp, g)[u * lanes + lane]);
+                    // A 64-element unit holds the sums of its two halves as 16-bit pairs.
+                    int want = auxUnit == 64
+                        ? (ushort)(short)Sum(64 * u, 32) | (Sum(64 * u + 32, 32) << 16)
+                        : mult * Sum(u * auxUnit, auxUnit);
+                    Assert.Equal(want, layout.Aux(pp, g)[u * lanes + lane]);
                 }
             }
         }

@@ -52,7 +52,10 @@ internal static unsafe class Avx2Gemm<TDot>
     private const int LegacyPer32 = 36;
     private const int KPer32 = 41;
 
-    /// <summary>Ints of unpacked scales per K-quant super-block: d, dmin (or pad), 8 scales, 8 mins (Q4_K) or d, 16 scales, pad (Q6_K).</summary>
+    /// <summary>
+    /// Ints of unpacked scales per K-quant super-block: d, dmin, 8 scales, the 8 mins as four 16-bit pairs and 4 pad
+    /// (Q4_K); d, 16 scales, pad (Q6_K).
+    /// </summary>
     private const int KMeta = 18;
 
     public static GemmKernels Get(GgmlType type) => type switch
@@ -62,7 +65,7 @@ internal static unsafe class Avx2Gemm<TDot>
         GgmlType.Q8_0 => TDot.FullRange
             ? new(&LegacyGemm<Q8_0Levels>, Lanes, 32, -128, LegacyPer32, Rows<Q8_0Levels>())
             : new(null, Lanes, 32, 0, 0, Rows<Q8_0Levels>()),
-        GgmlType.Q4_K => new(&Q4_KGemm, Lanes, 32, 1, KPer32, default),
+        GgmlType.Q4_K => new(&Q4_KGemm, Lanes, 64, 1, KPer32, default),
         GgmlType.Q6_K => new(&Q6_KGemm, Lanes, 16, -32, KPer32, default),
         _ => default,
     };
@@ -211,7 +214,9 @@ internal static unsafe class Avx2Gemm<TDot>
                     *(float*)(mi + 1) = Fp16Table.Load(h16, bx + 2);
                     var sm = KScales.ScaleMinK4(bx + 4);
                     Avx2.ConvertToVector256Int32(sm).Store(mi + 2);
-                    Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(sm, 8)).Store(mi + 10);
+
+                    // The mins as 16-bit pairs (m0 | m1 << 16, ...) for vpdpwssd against the panel's paired sums.
+                    Sse41.ConvertToVector128Int16(Sse2.ShiftRightLogical128BitLane(sm, 8)).AsInt32().Store(mi + 10);
                 }
             }
 
@@ -246,7 +251,14 @@ internal static unsafe class Avx2Gemm<TDot>
         float* db = p.D(c.PanelData, g1);
         int* ca = p.Aux(c.PanelData, g0);
         int* cb = p.Aux(c.PanelData, g1);
-        Vector256<float> f0a = default, f0b = default, f1a = default, f1b = default, f2a = default, f2b = default, f3a = default, f3b = default;
+        // The float sums live in memory: touched once per super-block, they would otherwise take eight of the sixteen
+        // registers vpdpbusd can accumulate in (the JIT then copies every accumulator through a low register).
+        var f = stackalloc Vector256<float>[8];
+        for (int k = 0; k < 8; k++)
+        {
+            f[k] = default;
+        }
+
         for (int i = 0; i < nsb; i++)
         {
             Vector256<int> s0a = default, s0b = default, s1a = default, s1b = default, s2a = default, s2b = default, s3a = default, s3b = default;
@@ -290,39 +302,39 @@ internal static unsafe class Avx2Gemm<TDot>
                 s3b += Avx2.MultiplyLow(i3b, sc);
             }
 
-            // summs = Σ_s m_s · (bsums[2s] + bsums[2s + 1]), the panel's aux of the activations.
+            // summs = Σ_s m_s · (bsums[2s] + bsums[2s + 1]): two sub-blocks per 16-bit pair dot product.
             Vector256<int> n0a = default, n0b = default, n1a = default, n1b = default, n2a = default, n2b = default, n3a = default, n3b = default;
-            for (int s = 0; s < 8; s++)
+            for (int pr = 0; pr < 4; pr++)
             {
-                var ba = Vector256.Load(ca + 8 * (8 * i + s));
-                var bb = Vector256.Load(cb + 8 * (8 * i + s));
-                var mn = Vector256.Create(m0[mi + 10 + s]);
-                n0a += Avx2.MultiplyLow(ba, mn);
-                n0b += Avx2.MultiplyLow(bb, mn);
-                mn = Vector256.Create(m1[mi + 10 + s]);
-                n1a += Avx2.MultiplyLow(ba, mn);
-                n1b += Avx2.MultiplyLow(bb, mn);
-                mn = Vector256.Create(m2[mi + 10 + s]);
-                n2a += Avx2.MultiplyLow(ba, mn);
-                n2b += Avx2.MultiplyLow(bb, mn);
-                mn = Vector256.Create(m3[mi + 10 + s]);
-                n3a += Avx2.MultiplyLow(ba, mn);
-                n3b += Avx2.MultiplyLow(bb, mn);
+                var ba = Vector256.Load(ca + 8 * (4 * i + pr)).AsInt16();
+                var bb = Vector256.Load(cb + 8 * (4 * i + pr)).AsInt16();
+                var mn = Vector256.Create(m0[mi + 10 + pr]).AsInt16();
+                n0a = TDot.DotAdd16(n0a, mn, ba);
+                n0b = TDot.DotAdd16(n0b, mn, bb);
+                mn = Vector256.Create(m1[mi + 10 + pr]).AsInt16();
+                n1a = TDot.DotAdd16(n1a, mn, ba);
+                n1b = TDot.DotAdd16(n1b, mn, bb);
+                mn = Vector256.Create(m2[mi + 10 + pr]).AsInt16();
+                n2a = TDot.DotAdd16(n2a, mn, ba);
+                n2b = TDot.DotAdd16(n2b, mn, bb);
+                mn = Vector256.Create(m3[mi + 10 + pr]).AsInt16();
+                n3a = TDot.DotAdd16(n3a, mn, ba);
+                n3b = TDot.DotAdd16(n3b, mn, bb);
             }
 
             var dA = Vector256.Load(da + 8 * i);
             var dB = Vector256.Load(db + 8 * i);
-            f0a = Q4_KAccumulate(f0a, s0a, n0a, m0 + mi, dA);
-            f0b = Q4_KAccumulate(f0b, s0b, n0b, m0 + mi, dB);
-            f1a = Q4_KAccumulate(f1a, s1a, n1a, m1 + mi, dA);
-            f1b = Q4_KAccumulate(f1b, s1b, n1b, m1 + mi, dB);
-            f2a = Q4_KAccumulate(f2a, s2a, n2a, m2 + mi, dA);
-            f2b = Q4_KAccumulate(f2b, s2b, n2b, m2 + mi, dB);
-            f3a = Q4_KAccumulate(f3a, s3a, n3a, m3 + mi, dA);
-            f3b = Q4_KAccumulate(f3b, s3b, n3b, m3 + mi, dB);
+            f[0] = Q4_KAccumulate(f[0], s0a, n0a, m0 + mi, dA);
+            f[1] = Q4_KAccumulate(f[1], s0b, n0b, m0 + mi, dB);
+            f[2] = Q4_KAccumulate(f[2], s1a, n1a, m1 + mi, dA);
+            f[3] = Q4_KAccumulate(f[3], s1b, n1b, m1 + mi, dB);
+            f[4] = Q4_KAccumulate(f[4], s2a, n2a, m2 + mi, dA);
+            f[5] = Q4_KAccumulate(f[5], s2b, n2b, m2 + mi, dB);
+            f[6] = Q4_KAccumulate(f[6], s3a, n3a, m3 + mi, dA);
+            f[7] = Q4_KAccumulate(f[7], s3b, n3b, m3 + mi, dB);
         }
 
-        StoreTile(c, count - q, row, g0, g1, f0a, f0b, f1a, f1b, f2a, f2b, f3a, f3b);
+        StoreTile(c, count - q, row, g0, g1, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
     }
 
     /// <summary>ScalarDot.Q4_KQ8_K's <c>sumf += d·isum − dmin·summs</c>, d = dx·dy and dmin = dminx·dy, per lane.</summary>
@@ -408,7 +420,14 @@ internal static unsafe class Avx2Gemm<TDot>
         float* db = p.D(c.PanelData, g1);
         int* ca = p.Aux(c.PanelData, g0);
         int* cb = p.Aux(c.PanelData, g1);
-        Vector256<float> f0a = default, f0b = default, f1a = default, f1b = default, f2a = default, f2b = default, f3a = default, f3b = default;
+        // The float sums live in memory: touched once per super-block, they would otherwise take eight of the sixteen
+        // registers vpdpbusd can accumulate in (the JIT then copies every accumulator through a low register).
+        var f = stackalloc Vector256<float>[8];
+        for (int k = 0; k < 8; k++)
+        {
+            f[k] = default;
+        }
+
         for (int i = 0; i < nsb; i++)
         {
             Vector256<int> s0a = default, s0b = default, s1a = default, s1b = default, s2a = default, s2b = default, s3a = default, s3b = default;
@@ -459,20 +478,20 @@ internal static unsafe class Avx2Gemm<TDot>
             var dA = Vector256.Load(da + 8 * i);
             var dB = Vector256.Load(db + 8 * i);
             var x = Vector256.Create(*(float*)(m0 + mi));
-            f0a += x * dA * Vector256.ConvertToSingle(s0a);
-            f0b += x * dB * Vector256.ConvertToSingle(s0b);
+            f[0] += x * dA * Vector256.ConvertToSingle(s0a);
+            f[1] += x * dB * Vector256.ConvertToSingle(s0b);
             x = Vector256.Create(*(float*)(m1 + mi));
-            f1a += x * dA * Vector256.ConvertToSingle(s1a);
-            f1b += x * dB * Vector256.ConvertToSingle(s1b);
+            f[2] += x * dA * Vector256.ConvertToSingle(s1a);
+            f[3] += x * dB * Vector256.ConvertToSingle(s1b);
             x = Vector256.Create(*(float*)(m2 + mi));
-            f2a += x * dA * Vector256.ConvertToSingle(s2a);
-            f2b += x * dB * Vector256.ConvertToSingle(s2b);
+            f[4] += x * dA * Vector256.ConvertToSingle(s2a);
+            f[5] += x * dB * Vector256.ConvertToSingle(s2b);
             x = Vector256.Create(*(float*)(m3 + mi));
-            f3a += x * dA * Vector256.ConvertToSingle(s3a);
-            f3b += x * dB * Vector256.ConvertToSingle(s3b);
+            f[6] += x * dA * Vector256.ConvertToSingle(s3a);
+            f[7] += x * dB * Vector256.ConvertToSingle(s3b);
         }
 
-        StoreTile(c, count - q, row, g0, g1, f0a, f0b, f1a, f1b, f2a, f2b, f3a, f3b);
+        StoreTile(c, count - q, row, g0, g1, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
     }
 
     private static int KRowBlock(int cols) =>

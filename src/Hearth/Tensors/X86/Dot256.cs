@@ -27,6 +27,9 @@ internal interface IDot256
 
     /// <summary>True when <see cref="DotAdd"/> is exact for every unsigned byte (no 16-bit intermediate to saturate).</summary>
     static abstract bool FullRange { get; }
+
+    /// <summary><paramref name="acc"/> plus a[2i]·b[2i] + a[2i+1]·b[2i+1] in lane i (16-bit pairs; exact).</summary>
+    static abstract Vector256<int> DotAdd16(Vector256<int> acc, Vector256<short> a, Vector256<short> b);
 }
 
 internal readonly struct MaddDot256 : IDot256
@@ -44,6 +47,9 @@ internal readonly struct MaddDot256 : IDot256
         acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s), Vector256.Create((short)1));
 
     public static bool FullRange => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> DotAdd16(Vector256<int> acc, Vector256<short> a, Vector256<short> b) => acc + Avx2.MultiplyAddAdjacent(a, b);
 }
 
 internal readonly struct VnniDot256 : IDot256
@@ -60,4 +66,7 @@ internal readonly struct VnniDot256 : IDot256
     public static Vector256<int> DotAdd(Vector256<int> acc, Vector256<byte> u, Vector256<sbyte> s) => AvxVnni.MultiplyWideningAndAdd(acc, u, s);
 
     public static bool FullRange => true;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> DotAdd16(Vector256<int> acc, Vector256<short> a, Vector256<short> b) => AvxVnni.MultiplyWideningAndAdd(acc, a, b);
 }
