@@ -319,8 +319,7 @@ public sealed class Transformer
             }
 
             var (seq, pos) = seqs.IsEmpty ? (s, pos0 + t) : (seqs[t], seqs[t].Position);
-            layer.Rope.Apply(qt, hd, pos);
-            layer.Rope.Apply(kt, hd, pos);
+            layer.Rope.Apply(qt, kt, hd, pos);
             seq.Cache.Store(l, pos, kt, vt);
         }
 

@@ -144,13 +144,13 @@ internal sealed class AttentionWork : IComputeWork
             Vector256<float> s0 = default, s1 = default;
             for (; i + 16 <= n; i += 16)
             {
-                s0 += Vector256.Load(a + i) * Vector256.Load(b + i);
-                s1 += Vector256.Load(a + i + 8) * Vector256.Load(b + i + 8);
+                s0 = Vector256.MultiplyAddEstimate(Vector256.Load(a + i), Vector256.Load(b + i), s0);
+                s1 = Vector256.MultiplyAddEstimate(Vector256.Load(a + i + 8), Vector256.Load(b + i + 8), s1);
             }
 
             if (i + 8 <= n)
             {
-                s0 += Vector256.Load(a + i) * Vector256.Load(b + i);
+                s0 = Vector256.MultiplyAddEstimate(Vector256.Load(a + i), Vector256.Load(b + i), s0);
                 i += 8;
             }
 
@@ -161,8 +161,8 @@ internal sealed class AttentionWork : IComputeWork
             Vector128<float> s0 = default, s1 = default;
             for (; i + 8 <= n; i += 8)
             {
-                s0 += Vector128.Load(a + i) * Vector128.Load(b + i);
-                s1 += Vector128.Load(a + i + 4) * Vector128.Load(b + i + 4);
+                s0 = Vector128.MultiplyAddEstimate(Vector128.Load(a + i), Vector128.Load(b + i), s0);
+                s1 = Vector128.MultiplyAddEstimate(Vector128.Load(a + i + 4), Vector128.Load(b + i + 4), s1);
             }
 
             sum = Vector128.Sum(s0 + s1);
@@ -193,10 +193,10 @@ internal sealed class AttentionWork : IComputeWork
                 for (int j = 0; j < count; j++, vc += stride)
                 {
                     var w = Vector256.Create(p[j]);
-                    a0 += w * Vector256.Load(vc);
-                    a1 += w * Vector256.Load(vc + 8);
-                    a2 += w * Vector256.Load(vc + 16);
-                    a3 += w * Vector256.Load(vc + 24);
+                    a0 = Vector256.MultiplyAddEstimate(w, Vector256.Load(vc), a0);
+                    a1 = Vector256.MultiplyAddEstimate(w, Vector256.Load(vc + 8), a1);
+                    a2 = Vector256.MultiplyAddEstimate(w, Vector256.Load(vc + 16), a2);
+                    a3 = Vector256.MultiplyAddEstimate(w, Vector256.Load(vc + 24), a3);
                 }
 
                 a0.Store(o + c);
@@ -211,7 +211,7 @@ internal sealed class AttentionWork : IComputeWork
                 float* vc = v + c;
                 for (int j = 0; j < count; j++, vc += stride)
                 {
-                    a0 += Vector256.Create(p[j]) * Vector256.Load(vc);
+                    a0 = Vector256.MultiplyAddEstimate(Vector256.Create(p[j]), Vector256.Load(vc), a0);
                 }
 
                 a0.Store(o + c);
@@ -226,10 +226,10 @@ internal sealed class AttentionWork : IComputeWork
                 for (int j = 0; j < count; j++, vc += stride)
                 {
                     var w = Vector128.Create(p[j]);
-                    a0 += w * Vector128.Load(vc);
-                    a1 += w * Vector128.Load(vc + 4);
-                    a2 += w * Vector128.Load(vc + 8);
-                    a3 += w * Vector128.Load(vc + 12);
+                    a0 = Vector128.MultiplyAddEstimate(w, Vector128.Load(vc), a0);
+                    a1 = Vector128.MultiplyAddEstimate(w, Vector128.Load(vc + 4), a1);
+                    a2 = Vector128.MultiplyAddEstimate(w, Vector128.Load(vc + 8), a2);
+                    a3 = Vector128.MultiplyAddEstimate(w, Vector128.Load(vc + 12), a3);
                 }
 
                 a0.Store(o + c);
