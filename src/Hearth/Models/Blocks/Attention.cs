@@ -7,14 +7,15 @@ namespace Hearth.Models.Blocks;
 /// <summary>
 /// Scaled dot-product attention of a batch of queries against a sequence's KV cache, with grouped-query heads, the
 /// causal mask, an optional sliding window and optional soft-capping. The (token, KV head) pairs are shared out over the
-/// compute pool; each worker has its own score and conversion scratch, so the work allocates nothing.
+/// compute pool from a shared counter (so a worker the system deschedules holds up nothing it has not started); each
+/// worker has its own score and conversion scratch, so the work allocates nothing.
 /// </summary>
 /// <remarks>
 /// With an F32 cache the query heads that share a KV head are done together: each key row is read once for all of them,
 /// the dot products are inline vector loops, and each output row stays in registers while the value rows are added in.
 /// An F16 cache widens each key and value row first (through the cache's own helpers).
 /// </remarks>
-internal sealed class AttentionWork : IComputeWork
+internal sealed class AttentionWork : IChunkedComputeWork
 {
     private float[][] _scores = [];
     private float[][] _wide = [];
@@ -24,6 +25,7 @@ internal sealed class AttentionWork : IComputeWork
     private float[] _out = [];
     private int _layer, _n, _pos0, _window, _heads, _kvHeads, _keyLength, _valueLength;
     private float _scale, _softCap;
+    private int _next;
 
     /// <summary>Sets up one layer's attention. <paramref name="q"/> is [n][heads·keyLength] (rounded for an F16 cache
     /// by the caller), <paramref name="output"/> [n][heads·valueLength].</summary>
@@ -42,6 +44,7 @@ internal sealed class AttentionWork : IComputeWork
         _valueLength = hp.ValueLength;
         _scale = scale;
         _softCap = softCap;
+        _next = 0;
         int group = hp.HeadCount / hp.HeadCountKv;
         if (_scores.Length < workers || (_scores.Length > 0 && _scores[0].Length < group * cache.Context)) Allocate(workers, group * cache.Context, Math.Max(hp.KeyLength, hp.ValueLength));
     }
@@ -67,7 +70,8 @@ internal sealed class AttentionWork : IComputeWork
         int total = _n * _heads;
         int group = _heads / _kvHeads;
         int qWidth = _heads * _keyLength;
-        for (int item = workerIndex; item < total; item += workerCount)
+        int item;
+        while ((item = Interlocked.Increment(ref _next) - 1) < total)
         {
             int t = item / _heads;
             int h = item % _heads;
@@ -103,7 +107,8 @@ internal sealed class AttentionWork : IComputeWork
         fixed (float* op = _out)
         fixed (float* sp = scoresAll)
         {
-            for (int item = workerIndex; item < total; item += workerCount)
+            int item;
+            while ((item = Interlocked.Increment(ref _next) - 1) < total)
             {
                 int t = item / _kvHeads;
                 int kh = item % _kvHeads;
