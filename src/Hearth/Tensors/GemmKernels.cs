@@ -98,7 +98,7 @@ internal readonly unsafe struct GemmKernels
     public TokenPanel Panel(GgmlType pair, int tokens, int cols) => TokenPanel.Create(pair, Lanes, tokens, cols, AuxUnit, AuxMultiplier);
 
     /// <summary>Rows unpacked per pass for rows of <paramref name="cols"/> elements: a multiple of 4.</summary>
-    public int RowBlock(int cols) => (int)Math.Clamp(RowBlockBytes / Math.Max(1L, (long)ScratchBytesPer32 * (cols / 32)) / 4 * 4, 4, MaxRowBlock);
+    public int RowBlock(int cols) => GemmDriver.RowBlock(ScratchBytesPer32, cols);
 
     /// <summary>Scratch one worker needs for rows of <paramref name="cols"/> elements.</summary>
     public long ScratchBytes(int cols) => (long)RowBlock(cols) * ScratchBytesPer32 * (cols / 32);
@@ -235,4 +235,127 @@ internal static class GemmIsas
 
         return GemmIsa.None;
     }
+}
+
+/// <summary>
+/// One weight type of one GEMM family (<see cref="X86.Avx2Gemm{TDot}"/>, <see cref="Portable.Vector128Gemm{TDot}"/>):
+/// how a weight row is unpacked into scratch, and how a tile of four unpacked rows by two token groups is computed.
+/// </summary>
+internal unsafe interface IGemmKind
+{
+    /// <summary>Scratch per 32 elements of an unpacked row: 32 bytes of levels, the rest for the row's scales.</summary>
+    static abstract int Per32 { get; }
+
+    /// <summary>Unpacks the weight row at <paramref name="row"/> into <paramref name="levels"/> (cols bytes) and <paramref name="meta"/>.</summary>
+    static abstract void Unpack(byte* row, byte* levels, byte* meta, int cols);
+
+    /// <summary>
+    /// Rows q..q+3 of the unpacked block (levels <c>cols</c> apart, meta <c>metaRow</c> apart; rows past
+    /// <c>count − 1</c> repeat the last one) against token groups g0 and g1 (equal for a lone last group); stores the
+    /// outputs of the real rows, which are rows <c>row..</c> of the matrix.
+    /// </summary>
+    static abstract void Tile(byte* levels, byte* meta, int metaRow, int cols, int q, int count, in GemmCall c, int g0, int g1, int row);
+}
+
+/// <summary>The loops every GEMM kind shares: unpack a block of rows, then sweep it with tiles, two token groups at a time.</summary>
+internal static unsafe class GemmDriver
+{
+    /// <summary>Rows unpacked per pass for a kind with <paramref name="per32"/> scratch bytes per 32 elements: a multiple of 4.</summary>
+    public static int RowBlock(int per32, int cols) =>
+        (int)Math.Clamp(GemmKernels.RowBlockBytes / Math.Max(1L, (long)per32 * (cols / 32)) / 4 * 4, 4, GemmKernels.MaxRowBlock);
+
+    /// <summary>Outputs of rows [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) for every token of the panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run<TKind>(in GemmCall c, int rowStart, int rowEnd)
+        where TKind : struct, IGemmKind
+    {
+        int cols = c.Cols;
+        int metaRow = cols / 32 * (TKind.Per32 - 32);
+        int rb = RowBlock(TKind.Per32, cols);
+        byte* levels = c.Scratch;
+        byte* meta = c.Scratch + (long)rb * cols;
+        int groups = c.Layout.Groups;
+        for (int r0 = rowStart; r0 < rowEnd; r0 += rb)
+        {
+            int count = Math.Min(rb, rowEnd - r0);
+            for (int r = 0; r < count; r++)
+            {
+                TKind.Unpack(c.W + (r0 + r) * c.RowBytes, levels + (long)r * cols, meta + (long)r * metaRow, cols);
+            }
+
+            for (int g = 0; g < groups; g += 2)
+            {
+                int g1 = Math.Min(g + 1, groups - 1);
+                for (int q = 0; q < count; q += 4)
+                {
+                    TKind.Tile(levels, meta, metaRow, cols, q, count, c, g, g1, r0 + q);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stores a finished tile: <paramref name="sums"/> holds, for rows 0-3 and groups a, b, <paramref name="lanes"/>
+    /// floats (token g·lanes + i in lane i), row-major ([r][group][lane]). Only the tile's real rows (the first
+    /// <paramref name="rows"/>), real tokens and, when <paramref name="g1"/> repeats <paramref name="g0"/>, one group are stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void StoreTile(float* sums, int lanes, in GemmCall c, int rows, int row, int g0, int g1)
+    {
+        int tokens = c.Layout.Tokens;
+        for (int r = 0; r < Math.Min(rows, 4); r++)
+        {
+            float* y = c.Y + row + r;
+            for (int g = 0; g < 2; g++)
+            {
+                int group = g == 0 ? g0 : g1;
+                if (g == 1 && g1 == g0)
+                {
+                    break;
+                }
+
+                int t0 = lanes * group;
+                int n = Math.Min(lanes, tokens - t0);
+                float* src = sums + (2 * r + g) * lanes;
+                for (int i = 0; i < n; i++)
+                {
+                    y[(t0 + i) * c.YStride] = src[i];
+                }
+            }
+        }
+    }
+}
+
+/// <summary>The four rows of a tile in an unpacked row block: levels and meta of rows q..q+3, those past the block's last row repeating it.</summary>
+internal readonly unsafe struct TileRows
+{
+    public TileRows(byte* levels, byte* meta, int metaRow, int cols, int q, int count)
+    {
+        int last = count - 1;
+        int r1 = Math.Min(q + 1, last), r2 = Math.Min(q + 2, last), r3 = Math.Min(q + 3, last);
+        L0 = levels + (long)q * cols;
+        L1 = levels + (long)r1 * cols;
+        L2 = levels + (long)r2 * cols;
+        L3 = levels + (long)r3 * cols;
+        M0 = meta + (long)q * metaRow;
+        M1 = meta + (long)r1 * metaRow;
+        M2 = meta + (long)r2 * metaRow;
+        M3 = meta + (long)r3 * metaRow;
+    }
+
+    public byte* L0 { get; }
+
+    public byte* L1 { get; }
+
+    public byte* L2 { get; }
+
+    public byte* L3 { get; }
+
+    public byte* M0 { get; }
+
+    public byte* M1 { get; }
+
+    public byte* M2 { get; }
+
+    public byte* M3 { get; }
 }

@@ -33,11 +33,11 @@ internal static unsafe class Vector128Gemm<TDot>
 
     public static GemmKernels Get(GgmlType type) => type switch
     {
-        GgmlType.Q4_0 => new(&LegacyGemm<Q4_0Levels>, Lanes, 32, 0, LegacyPer32, Rows<Q4_0Levels>()),
-        GgmlType.Q5_0 => new(&LegacyGemm<Q5_0Levels>, Lanes, 32, 0, LegacyPer32, Rows<Q5_0Levels>()),
-        GgmlType.Q8_0 => new(&LegacyGemm<Q8_0Levels>, Lanes, 32, 0, LegacyPer32, Rows<Q8_0Levels>()),
-        GgmlType.Q4_K => new(&Q4_KGemm, Lanes, 32, 1, KPer32, default),
-        GgmlType.Q6_K => new(&Q6_KGemm, Lanes, 16, 0, KPer32, default),
+        GgmlType.Q4_0 => new(&GemmDriver.Run<Legacy<Q4_0Levels>>, Lanes, 32, 0, LegacyPer32, Rows<Q4_0Levels>()),
+        GgmlType.Q5_0 => new(&GemmDriver.Run<Legacy<Q5_0Levels>>, Lanes, 32, 0, LegacyPer32, Rows<Q5_0Levels>()),
+        GgmlType.Q8_0 => new(&GemmDriver.Run<Legacy<Q8_0Levels>>, Lanes, 32, 0, LegacyPer32, Rows<Q8_0Levels>()),
+        GgmlType.Q4_K => new(&GemmDriver.Run<Q4_KKind>, Lanes, 32, 1, KPer32, default),
+        GgmlType.Q6_K => new(&GemmDriver.Run<Q6_KKind>, Lanes, 16, 0, KPer32, default),
         _ => default,
     };
 
@@ -45,479 +45,315 @@ internal static unsafe class Vector128Gemm<TDot>
         where TW : struct, ILegacy128 =>
         new(&Rows8<Tokens1, TW>, &Rows8<Tokens2, TW>, &Rows8<Tokens3, TW>, &Rows8<Tokens4, TW>);
 
-    // ---------------------------------------------------------------- legacy GEMM
+    // ---------------------------------------------------------------- GEMM
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void LegacyGemm<TW>(in GemmCall c, int rowStart, int rowEnd)
+    /// <summary>Q4_0, Q5_0, Q8_0: signed levels (32 bytes per block) and the block scales as floats.</summary>
+    private readonly struct Legacy<TW> : IGemmKind
         where TW : struct, ILegacy128
     {
-        int cols = c.Cols, nb = cols / 32;
-        int rb = RowBlock(LegacyPer32, cols);
-        byte* levels = c.Scratch;
-        float* scales = (float*)(c.Scratch + (long)rb * cols);
-        float* h16 = Fp16Table.Pointer;
-        for (int r0 = rowStart; r0 < rowEnd; r0 += rb)
-        {
-            int count = Math.Min(rb, rowEnd - r0);
-            for (int r = 0; r < count; r++)
-            {
-                byte* src = c.W + (r0 + r) * c.RowBytes;
-                byte* dst = levels + (long)r * cols;
-                float* sc = scales + r * nb;
-                for (int b = 0; b < nb; b++)
-                {
-                    byte* block = src + b * TW.BlockBytes;
-                    var (lo, hi) = TW.Levels(block);
-                    lo.Store((sbyte*)(dst + 32 * b));
-                    hi.Store((sbyte*)(dst + 32 * b + 16));
-                    sc[b] = Fp16Table.Load(h16, block);
-                }
-            }
+        public static int Per32 => LegacyPer32;
 
-            for (int g = 0; g < c.Layout.Groups; g += 2)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Unpack(byte* row, byte* levels, byte* meta, int cols)
+        {
+            float* h16 = Fp16Table.Pointer;
+            float* scales = (float*)meta;
+            for (int b = 0; b < cols / 32; b++)
             {
-                int g1 = Math.Min(g + 1, c.Layout.Groups - 1);
-                for (int q = 0; q < count; q += 4)
-                {
-                    LegacyTile<TW>(levels, scales, cols, nb, q, count, c, g, g1, r0 + q);
-                }
+                byte* block = row + b * TW.BlockBytes;
+                var (lo, hi) = TW.Levels(block);
+                lo.Store((sbyte*)(levels + 32 * b));
+                hi.Store((sbyte*)(levels + 32 * b + 16));
+                scales[b] = Fp16Table.Load(h16, block);
             }
         }
-    }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void LegacyTile<TW>(byte* levels, float* scales, int cols, int nb, int q, int count, in GemmCall c, int g0, int g1, int row)
-        where TW : struct, ILegacy128
-    {
-        int last = count - 1;
-        byte* l0 = levels + (long)q * cols;
-        byte* l1 = levels + (long)Math.Min(q + 1, last) * cols;
-        byte* l2 = levels + (long)Math.Min(q + 2, last) * cols;
-        byte* l3 = levels + (long)Math.Min(q + 3, last) * cols;
-        float* s0 = scales + q * nb;
-        float* s1 = scales + Math.Min(q + 1, last) * nb;
-        float* s2 = scales + Math.Min(q + 2, last) * nb;
-        float* s3 = scales + Math.Min(q + 3, last) * nb;
-        var p = c.Layout;
-        byte* qa = p.Qs(c.PanelData, g0);
-        byte* qb = p.Qs(c.PanelData, g1);
-        float* da = p.D(c.PanelData, g0);
-        float* db = p.D(c.PanelData, g1);
-        Vector128<float> f0a = default, f0b = default, f1a = default, f1b = default, f2a = default, f2b = default, f3a = default, f3b = default;
-        for (int b = 0; b < nb; b++)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Tile(byte* levels, byte* meta, int metaRow, int cols, int q, int count, in GemmCall c, int g0, int g1, int row)
         {
-            Vector128<int> i0a = default, i0b = default, i1a = default, i1b = default, i2a = default, i2b = default, i3a = default, i3b = default;
-            byte* pa = qa + 128 * b;
-            byte* pb = qb + 128 * b;
-            int e = 32 * b;
-            for (int k = 0; k < 32; k += 4)
-            {
-                var va = Vector128.Load((sbyte*)(pa + 4 * k));
-                var vb = Vector128.Load((sbyte*)(pb + 4 * k));
-                var w = Broadcast(l0 + e + k);
-                i0a = TDot.DotAdd(i0a, w, va);
-                i0b = TDot.DotAdd(i0b, w, vb);
-                w = Broadcast(l1 + e + k);
-                i1a = TDot.DotAdd(i1a, w, va);
-                i1b = TDot.DotAdd(i1b, w, vb);
-                w = Broadcast(l2 + e + k);
-                i2a = TDot.DotAdd(i2a, w, va);
-                i2b = TDot.DotAdd(i2b, w, vb);
-                w = Broadcast(l3 + e + k);
-                i3a = TDot.DotAdd(i3a, w, va);
-                i3b = TDot.DotAdd(i3b, w, vb);
-            }
-
-            var dA = Vector128.Load(da + 4 * b);
-            var dB = Vector128.Load(db + 4 * b);
-            var x = Vector128.Create(s0[b]);
-            f0a = TW.Accumulate(f0a, i0a, x, dA);
-            f0b = TW.Accumulate(f0b, i0b, x, dB);
-            x = Vector128.Create(s1[b]);
-            f1a = TW.Accumulate(f1a, i1a, x, dA);
-            f1b = TW.Accumulate(f1b, i1b, x, dB);
-            x = Vector128.Create(s2[b]);
-            f2a = TW.Accumulate(f2a, i2a, x, dA);
-            f2b = TW.Accumulate(f2b, i2b, x, dB);
-            x = Vector128.Create(s3[b]);
-            f3a = TW.Accumulate(f3a, i3a, x, dA);
-            f3b = TW.Accumulate(f3b, i3b, x, dB);
-        }
-
-        StoreTile(c, count - q, row, g0, g1, f0a, f0b, f1a, f1b, f2a, f2b, f3a, f3b);
-    }
-
-    // ---------------------------------------------------------------- K-quant GEMM
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Q4_KGemm(in GemmCall c, int rowStart, int rowEnd)
-    {
-        int cols = c.Cols, nsb = cols / 256;
-        int rb = RowBlock(KPer32, cols);
-        byte* levels = c.Scratch;
-        int* meta = (int*)(c.Scratch + (long)rb * cols);
-        float* h16 = Fp16Table.Pointer;
-        var m4 = Vector128.Create((byte)0x0F);
-        for (int r0 = rowStart; r0 < rowEnd; r0 += rb)
-        {
-            int count = Math.Min(rb, rowEnd - r0);
-            for (int r = 0; r < count; r++)
-            {
-                byte* src = c.W + (r0 + r) * c.RowBytes;
-                byte* dst = levels + (long)r * cols;
-                int* m = meta + r * nsb * KMeta;
-                for (int i = 0; i < nsb; i++)
-                {
-                    byte* bx = src + 144 * i;
-                    for (int j = 0; j < 4; j++)
-                    {
-                        // Bytes 32j..32j+31 of qs: low nibbles are elements 64j.., high nibbles 64j + 32..; 16 at a time.
-                        for (int half = 0; half < 2; half++)
-                        {
-                            var raw = Vector128.Load(bx + 16 + 32 * j + 16 * half);
-                            (raw & m4).Store(dst + 256 * i + 64 * j + 16 * half);
-                            Vector128.ShiftRightLogical(raw, 4).Store(dst + 256 * i + 64 * j + 32 + 16 * half);
-                        }
-                    }
-
-                    int* mi = m + KMeta * i;
-                    *(float*)mi = Fp16Table.Load(h16, bx);
-                    *(float*)(mi + 1) = Fp16Table.Load(h16, bx + 2);
-                    var sm = KScales.ScaleMinK4(bx + 4);
-                    for (int s = 0; s < 8; s++)
-                    {
-                        mi[2 + s] = sm.GetElement(s);
-                        mi[10 + s] = sm.GetElement(8 + s);
-                    }
-                }
-            }
-
-            for (int g = 0; g < c.Layout.Groups; g += 2)
-            {
-                int g1 = Math.Min(g + 1, c.Layout.Groups - 1);
-                for (int q = 0; q < count; q += 4)
-                {
-                    Q4_KTile(levels, meta, cols, nsb, q, count, c, g, g1, r0 + q);
-                }
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Q4_KTile(byte* levels, int* meta, int cols, int nsb, int q, int count, in GemmCall c, int g0, int g1, int row)
-    {
-        int last = count - 1;
-        byte* l0 = levels + (long)q * cols;
-        byte* l1 = levels + (long)Math.Min(q + 1, last) * cols;
-        byte* l2 = levels + (long)Math.Min(q + 2, last) * cols;
-        byte* l3 = levels + (long)Math.Min(q + 3, last) * cols;
-        int stride = nsb * KMeta;
-        int* m0 = meta + q * stride;
-        int* m1 = meta + Math.Min(q + 1, last) * stride;
-        int* m2 = meta + Math.Min(q + 2, last) * stride;
-        int* m3 = meta + Math.Min(q + 3, last) * stride;
-        var p = c.Layout;
-        byte* qa = p.Qs(c.PanelData, g0);
-        byte* qb = p.Qs(c.PanelData, g1);
-        float* da = p.D(c.PanelData, g0);
-        float* db = p.D(c.PanelData, g1);
-        int* ca = p.Aux(c.PanelData, g0);
-        int* cb = p.Aux(c.PanelData, g1);
-        Vector128<float> f0a = default, f0b = default, f1a = default, f1b = default, f2a = default, f2b = default, f3a = default, f3b = default;
-        for (int i = 0; i < nsb; i++)
-        {
-            Vector128<int> s0a = default, s0b = default, s1a = default, s1b = default, s2a = default, s2b = default, s3a = default, s3b = default;
-            int mi = KMeta * i;
-            for (int s = 0; s < 8; s++)
+            var r = new TileRows(levels, meta, metaRow, cols, q, count);
+            float* s0 = (float*)r.M0, s1 = (float*)r.M1, s2 = (float*)r.M2, s3 = (float*)r.M3;
+            var p = c.Layout;
+            byte* qa = p.Qs(c.PanelData, g0);
+            byte* qb = p.Qs(c.PanelData, g1);
+            float* da = p.D(c.PanelData, g0);
+            float* db = p.D(c.PanelData, g1);
+            Vector128<float> f0a = default, f0b = default, f1a = default, f1b = default, f2a = default, f2b = default, f3a = default, f3b = default;
+            for (int b = 0; b < cols / 32; b++)
             {
                 Vector128<int> i0a = default, i0b = default, i1a = default, i1b = default, i2a = default, i2b = default, i3a = default, i3b = default;
-                byte* pa = qa + 128 * (8 * i + s);
-                byte* pb = qb + 128 * (8 * i + s);
-                int e = 256 * i + 32 * s;
-                for (int k = 0; k < 32; k += 4)
-                {
-                    var va = Vector128.Load((sbyte*)(pa + 4 * k));
-                    var vb = Vector128.Load((sbyte*)(pb + 4 * k));
-                    var w = Broadcast(l0 + e + k);
-                    i0a = TDot.DotAdd(i0a, w, va);
-                    i0b = TDot.DotAdd(i0b, w, vb);
-                    w = Broadcast(l1 + e + k);
-                    i1a = TDot.DotAdd(i1a, w, va);
-                    i1b = TDot.DotAdd(i1b, w, vb);
-                    w = Broadcast(l2 + e + k);
-                    i2a = TDot.DotAdd(i2a, w, va);
-                    i2b = TDot.DotAdd(i2b, w, vb);
-                    w = Broadcast(l3 + e + k);
-                    i3a = TDot.DotAdd(i3a, w, va);
-                    i3b = TDot.DotAdd(i3b, w, vb);
-                }
-
-                var sc = Vector128.Create(m0[mi + 2 + s]);
-                s0a += i0a * sc;
-                s0b += i0b * sc;
-                sc = Vector128.Create(m1[mi + 2 + s]);
-                s1a += i1a * sc;
-                s1b += i1b * sc;
-                sc = Vector128.Create(m2[mi + 2 + s]);
-                s2a += i2a * sc;
-                s2b += i2b * sc;
-                sc = Vector128.Create(m3[mi + 2 + s]);
-                s3a += i3a * sc;
-                s3b += i3b * sc;
+                Dots(8, qa + 128 * b, qb + 128 * b, r, 32 * b, ref i0a, ref i0b, ref i1a, ref i1b, ref i2a, ref i2b, ref i3a, ref i3b);
+                var dA = Vector128.Load(da + 4 * b);
+                var dB = Vector128.Load(db + 4 * b);
+                var x = Vector128.Create(s0[b]);
+                f0a = TW.Accumulate(f0a, i0a, x, dA);
+                f0b = TW.Accumulate(f0b, i0b, x, dB);
+                x = Vector128.Create(s1[b]);
+                f1a = TW.Accumulate(f1a, i1a, x, dA);
+                f1b = TW.Accumulate(f1b, i1b, x, dB);
+                x = Vector128.Create(s2[b]);
+                f2a = TW.Accumulate(f2a, i2a, x, dA);
+                f2b = TW.Accumulate(f2b, i2b, x, dB);
+                x = Vector128.Create(s3[b]);
+                f3a = TW.Accumulate(f3a, i3a, x, dA);
+                f3b = TW.Accumulate(f3b, i3b, x, dB);
             }
 
-            Vector128<int> n0a = default, n0b = default, n1a = default, n1b = default, n2a = default, n2b = default, n3a = default, n3b = default;
-            for (int s = 0; s < 8; s++)
-            {
-                var ba = Vector128.Load(ca + 4 * (8 * i + s));
-                var bb = Vector128.Load(cb + 4 * (8 * i + s));
-                var mn = Vector128.Create(m0[mi + 10 + s]);
-                n0a += ba * mn;
-                n0b += bb * mn;
-                mn = Vector128.Create(m1[mi + 10 + s]);
-                n1a += ba * mn;
-                n1b += bb * mn;
-                mn = Vector128.Create(m2[mi + 10 + s]);
-                n2a += ba * mn;
-                n2b += bb * mn;
-                mn = Vector128.Create(m3[mi + 10 + s]);
-                n3a += ba * mn;
-                n3b += bb * mn;
-            }
-
-            var dA = Vector128.Load(da + 4 * i);
-            var dB = Vector128.Load(db + 4 * i);
-            f0a = Q4_KAccumulate(f0a, s0a, n0a, m0 + mi, dA);
-            f0b = Q4_KAccumulate(f0b, s0b, n0b, m0 + mi, dB);
-            f1a = Q4_KAccumulate(f1a, s1a, n1a, m1 + mi, dA);
-            f1b = Q4_KAccumulate(f1b, s1b, n1b, m1 + mi, dB);
-            f2a = Q4_KAccumulate(f2a, s2a, n2a, m2 + mi, dA);
-            f2b = Q4_KAccumulate(f2b, s2b, n2b, m2 + mi, dB);
-            f3a = Q4_KAccumulate(f3a, s3a, n3a, m3 + mi, dA);
-            f3b = Q4_KAccumulate(f3b, s3b, n3b, m3 + mi, dB);
+            var sums = stackalloc Vector128<float>[8];
+            sums[0] = f0a;
+            sums[1] = f0b;
+            sums[2] = f1a;
+            sums[3] = f1b;
+            sums[4] = f2a;
+            sums[5] = f2b;
+            sums[6] = f3a;
+            sums[7] = f3b;
+            GemmDriver.StoreTile((float*)sums, Lanes, c, count - q, row, g0, g1);
         }
-
-        StoreTile(c, count - q, row, g0, g1, f0a, f0b, f1a, f1b, f2a, f2b, f3a, f3b);
     }
 
-    /// <summary>ScalarDot.Q4_KQ8_K's <c>sumf += d·isum − dmin·summs</c>, per lane.</summary>
+    /// <summary>Q4_K: levels 0..15 per element; per super-block d, dmin, 8 scales, 8 mins.</summary>
+    private readonly struct Q4_KKind : IGemmKind
+    {
+        public static int Per32 => KPer32;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Unpack(byte* row, byte* levels, byte* meta, int cols)
+        {
+            float* h16 = Fp16Table.Pointer;
+            var m4 = Vector128.Create((byte)0x0F);
+            for (int i = 0; i < cols / 256; i++)
+            {
+                byte* bx = row + 144 * i;
+                for (int j = 0; j < 4; j++)
+                {
+                    // Bytes 32j..32j+31 of qs: low nibbles are elements 64j.., high nibbles 64j + 32..; 16 at a time.
+                    for (int half = 0; half < 2; half++)
+                    {
+                        var raw = Vector128.Load(bx + 16 + 32 * j + 16 * half);
+                        (raw & m4).Store(levels + 256 * i + 64 * j + 16 * half);
+                        Vector128.ShiftRightLogical(raw, 4).Store(levels + 256 * i + 64 * j + 32 + 16 * half);
+                    }
+                }
+
+                int* mi = (int*)meta + KMeta * i;
+                *(float*)mi = Fp16Table.Load(h16, bx);
+                *(float*)(mi + 1) = Fp16Table.Load(h16, bx + 2);
+                var sm = KScales.ScaleMinK4(bx + 4);
+                for (int s = 0; s < 8; s++)
+                {
+                    mi[2 + s] = sm.GetElement(s);
+                    mi[10 + s] = sm.GetElement(8 + s);
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Tile(byte* levels, byte* meta, int metaRow, int cols, int q, int count, in GemmCall c, int g0, int g1, int row)
+        {
+            var r = new TileRows(levels, meta, metaRow, cols, q, count);
+            int* m0 = (int*)r.M0, m1 = (int*)r.M1, m2 = (int*)r.M2, m3 = (int*)r.M3;
+            var p = c.Layout;
+            byte* qa = p.Qs(c.PanelData, g0);
+            byte* qb = p.Qs(c.PanelData, g1);
+            float* da = p.D(c.PanelData, g0);
+            float* db = p.D(c.PanelData, g1);
+            int* ca = p.Aux(c.PanelData, g0);
+            int* cb = p.Aux(c.PanelData, g1);
+            var f = stackalloc Vector128<float>[8];
+            for (int k = 0; k < 8; k++)
+            {
+                f[k] = default;
+            }
+
+            for (int i = 0; i < cols / 256; i++)
+            {
+                Vector128<int> s0a = default, s0b = default, s1a = default, s1b = default, s2a = default, s2b = default, s3a = default, s3b = default;
+                int mi = KMeta * i;
+                for (int s = 0; s < 8; s++)
+                {
+                    Vector128<int> i0a = default, i0b = default, i1a = default, i1b = default, i2a = default, i2b = default, i3a = default, i3b = default;
+                    Dots(8, qa + 128 * (8 * i + s), qb + 128 * (8 * i + s), r, 256 * i + 32 * s, ref i0a, ref i0b, ref i1a, ref i1b, ref i2a, ref i2b, ref i3a, ref i3b);
+                    AddScaled(m0[mi + 2 + s], m1[mi + 2 + s], m2[mi + 2 + s], m3[mi + 2 + s], i0a, i0b, i1a, i1b, i2a, i2b, i3a, i3b,
+                        ref s0a, ref s0b, ref s1a, ref s1b, ref s2a, ref s2b, ref s3a, ref s3b);
+                }
+
+                // summs = Σ_s m_s · (bsums[2s] + bsums[2s + 1]), the panel's aux of the activations.
+                Vector128<int> n0a = default, n0b = default, n1a = default, n1b = default, n2a = default, n2b = default, n3a = default, n3b = default;
+                for (int s = 0; s < 8; s++)
+                {
+                    var ba = Vector128.Load(ca + 4 * (8 * i + s));
+                    var bb = Vector128.Load(cb + 4 * (8 * i + s));
+                    AddScaled(m0[mi + 10 + s], m1[mi + 10 + s], m2[mi + 10 + s], m3[mi + 10 + s], ba, bb, ba, bb, ba, bb, ba, bb,
+                        ref n0a, ref n0b, ref n1a, ref n1b, ref n2a, ref n2b, ref n3a, ref n3b);
+                }
+
+                var dA = Vector128.Load(da + 4 * i);
+                var dB = Vector128.Load(db + 4 * i);
+                f[0] = Q4_KAccumulate(f[0], s0a, n0a, m0 + mi, dA);
+                f[1] = Q4_KAccumulate(f[1], s0b, n0b, m0 + mi, dB);
+                f[2] = Q4_KAccumulate(f[2], s1a, n1a, m1 + mi, dA);
+                f[3] = Q4_KAccumulate(f[3], s1b, n1b, m1 + mi, dB);
+                f[4] = Q4_KAccumulate(f[4], s2a, n2a, m2 + mi, dA);
+                f[5] = Q4_KAccumulate(f[5], s2b, n2b, m2 + mi, dB);
+                f[6] = Q4_KAccumulate(f[6], s3a, n3a, m3 + mi, dA);
+                f[7] = Q4_KAccumulate(f[7], s3b, n3b, m3 + mi, dB);
+            }
+
+            GemmDriver.StoreTile((float*)f, Lanes, c, count - q, row, g0, g1);
+        }
+
+        /// <summary>ScalarDot.Q4_KQ8_K's <c>sumf += d·isum − dmin·summs</c>, per lane.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector128<float> Q4_KAccumulate(Vector128<float> f, Vector128<int> isum, Vector128<int> summs, int* m, Vector128<float> dy)
+        {
+            var d = Vector128.Create(*(float*)m) * dy;
+            var dmin = Vector128.Create(*(float*)(m + 1)) * dy;
+            return f + (d * Vector128.ConvertToSingle(isum) - dmin * Vector128.ConvertToSingle(summs));
+        }
+    }
+
+    /// <summary>Q6_K: signed levels q − 32 per element; per super-block d and the 16 signed scales.</summary>
+    private readonly struct Q6_KKind : IGemmKind
+    {
+        public static int Per32 => KPer32;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Unpack(byte* row, byte* levels, byte* meta, int cols)
+        {
+            float* h16 = Fp16Table.Pointer;
+            var m4 = Vector128.Create((byte)0x0F);
+            var m3 = Vector128.Create((byte)0x03);
+            var k32 = Vector128.Create((byte)32);
+            for (int i = 0; i < cols / 256; i++)
+            {
+                byte* bx = row + 210 * i;
+                for (int h = 0; h < 2; h++)
+                {
+                    for (int half = 0; half < 2; half++)
+                    {
+                        int l = 16 * half;
+                        var ql0 = Vector128.Load(bx + 64 * h + l);
+                        var ql1 = Vector128.Load(bx + 64 * h + 32 + l);
+                        var qh = Vector128.Load(bx + 128 + 32 * h + l);
+                        byte* o = levels + 256 * i + 128 * h + l;
+                        (((ql0 & m4) | Vector128.ShiftLeft(qh & m3, 4)) - k32).Store(o);
+                        (((ql1 & m4) | Vector128.ShiftLeft(Vector128.ShiftRightLogical(qh, 2) & m3, 4)) - k32).Store(o + 32);
+                        ((Vector128.ShiftRightLogical(ql0, 4) | Vector128.ShiftLeft(Vector128.ShiftRightLogical(qh, 4) & m3, 4)) - k32).Store(o + 64);
+                        ((Vector128.ShiftRightLogical(ql1, 4) | Vector128.ShiftLeft(Vector128.ShiftRightLogical(qh, 6), 4)) - k32).Store(o + 96);
+                    }
+                }
+
+                int* mi = (int*)meta + KMeta * i;
+                *(float*)mi = Fp16Table.Load(h16, bx + 208);
+                for (int u = 0; u < 16; u++)
+                {
+                    mi[1 + u] = ((sbyte*)(bx + 192))[u];
+                }
+
+                mi[17] = 0;
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Tile(byte* levels, byte* meta, int metaRow, int cols, int q, int count, in GemmCall c, int g0, int g1, int row)
+        {
+            var r = new TileRows(levels, meta, metaRow, cols, q, count);
+            int* m0 = (int*)r.M0, m1 = (int*)r.M1, m2 = (int*)r.M2, m3 = (int*)r.M3;
+            var p = c.Layout;
+            byte* qa = p.Qs(c.PanelData, g0);
+            byte* qb = p.Qs(c.PanelData, g1);
+            float* da = p.D(c.PanelData, g0);
+            float* db = p.D(c.PanelData, g1);
+            var f = stackalloc Vector128<float>[8];
+            for (int k = 0; k < 8; k++)
+            {
+                f[k] = default;
+            }
+
+            for (int i = 0; i < cols / 256; i++)
+            {
+                Vector128<int> s0a = default, s0b = default, s1a = default, s1b = default, s2a = default, s2b = default, s3a = default, s3b = default;
+                int mi = KMeta * i;
+                for (int u = 0; u < 16; u++)
+                {
+                    Vector128<int> i0a = default, i0b = default, i1a = default, i1b = default, i2a = default, i2b = default, i3a = default, i3b = default;
+                    long step = 128 * (8 * i + u / 2) + 64 * (u & 1);
+                    Dots(4, qa + step, qb + step, r, 256 * i + 16 * u, ref i0a, ref i0b, ref i1a, ref i1b, ref i2a, ref i2b, ref i3a, ref i3b);
+                    AddScaled(m0[mi + 1 + u], m1[mi + 1 + u], m2[mi + 1 + u], m3[mi + 1 + u], i0a, i0b, i1a, i1b, i2a, i2b, i3a, i3b,
+                        ref s0a, ref s0b, ref s1a, ref s1b, ref s2a, ref s2b, ref s3a, ref s3b);
+                }
+
+                var dA = Vector128.Load(da + 4 * i);
+                var dB = Vector128.Load(db + 4 * i);
+                var x = Vector128.Create(*(float*)(m0 + mi));
+                f[0] += x * dA * Vector128.ConvertToSingle(s0a);
+                f[1] += x * dB * Vector128.ConvertToSingle(s0b);
+                x = Vector128.Create(*(float*)(m1 + mi));
+                f[2] += x * dA * Vector128.ConvertToSingle(s1a);
+                f[3] += x * dB * Vector128.ConvertToSingle(s1b);
+                x = Vector128.Create(*(float*)(m2 + mi));
+                f[4] += x * dA * Vector128.ConvertToSingle(s2a);
+                f[5] += x * dB * Vector128.ConvertToSingle(s2b);
+                x = Vector128.Create(*(float*)(m3 + mi));
+                f[6] += x * dA * Vector128.ConvertToSingle(s3a);
+                f[7] += x * dB * Vector128.ConvertToSingle(s3b);
+            }
+
+            GemmDriver.StoreTile((float*)f, Lanes, c, count - q, row, g0, g1);
+        }
+    }
+
+    /// <summary>The tile's integer step: <paramref name="steps"/> four-level groups of the four rows against two token groups.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> Q4_KAccumulate(Vector128<float> f, Vector128<int> isum, Vector128<int> summs, int* m, Vector128<float> dy)
+    private static void Dots(int steps, byte* pa, byte* pb, in TileRows r, int e,
+        ref Vector128<int> i0a, ref Vector128<int> i0b, ref Vector128<int> i1a, ref Vector128<int> i1b,
+        ref Vector128<int> i2a, ref Vector128<int> i2b, ref Vector128<int> i3a, ref Vector128<int> i3b)
     {
-        var d = Vector128.Create(*(float*)m) * dy;
-        var dmin = Vector128.Create(*(float*)(m + 1)) * dy;
-        return f + (d * Vector128.ConvertToSingle(isum) - dmin * Vector128.ConvertToSingle(summs));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Q6_KGemm(in GemmCall c, int rowStart, int rowEnd)
-    {
-        int cols = c.Cols, nsb = cols / 256;
-        int rb = RowBlock(KPer32, cols);
-        byte* levels = c.Scratch;
-        int* meta = (int*)(c.Scratch + (long)rb * cols);
-        float* h16 = Fp16Table.Pointer;
-        var m4 = Vector128.Create((byte)0x0F);
-        var m3 = Vector128.Create((byte)0x03);
-        var k32 = Vector128.Create((byte)32);
-        for (int r0 = rowStart; r0 < rowEnd; r0 += rb)
+        byte* l0 = r.L0 + e, l1 = r.L1 + e, l2 = r.L2 + e, l3 = r.L3 + e;
+        for (int k = 0; k < 4 * steps; k += 4)
         {
-            int count = Math.Min(rb, rowEnd - r0);
-            for (int r = 0; r < count; r++)
-            {
-                byte* src = c.W + (r0 + r) * c.RowBytes;
-                byte* dst = levels + (long)r * cols;
-                int* m = meta + r * nsb * KMeta;
-                for (int i = 0; i < nsb; i++)
-                {
-                    byte* bx = src + 210 * i;
-                    for (int h = 0; h < 2; h++)
-                    {
-                        for (int half = 0; half < 2; half++)
-                        {
-                            int l = 16 * half;
-                            var ql0 = Vector128.Load(bx + 64 * h + l);
-                            var ql1 = Vector128.Load(bx + 64 * h + 32 + l);
-                            var qh = Vector128.Load(bx + 128 + 32 * h + l);
-                            byte* o = dst + 256 * i + 128 * h + l;
-                            ((ql0 & m4) | Vector128.ShiftLeft(qh & m3, 4)).Store(o);
-                            ((ql1 & m4) | Vector128.ShiftLeft(Vector128.ShiftRightLogical(qh, 2) & m3, 4)).Store(o + 32);
-                            (Vector128.ShiftRightLogical(ql0, 4) | Vector128.ShiftLeft(Vector128.ShiftRightLogical(qh, 4) & m3, 4)).Store(o + 64);
-                            (Vector128.ShiftRightLogical(ql1, 4) | Vector128.ShiftLeft(Vector128.ShiftRightLogical(qh, 6), 4)).Store(o + 96);
-                            for (int k = 0; k < 4; k++)
-                            {
-                                (Vector128.Load(o + 32 * k) - k32).Store(o + 32 * k);
-                            }
-                        }
-                    }
-
-                    int* mi = m + KMeta * i;
-                    *(float*)mi = Fp16Table.Load(h16, bx + 208);
-                    for (int u = 0; u < 16; u++)
-                    {
-                        mi[1 + u] = ((sbyte*)(bx + 192))[u];
-                    }
-
-                    mi[17] = 0;
-                }
-            }
-
-            for (int g = 0; g < c.Layout.Groups; g += 2)
-            {
-                int g1 = Math.Min(g + 1, c.Layout.Groups - 1);
-                for (int q = 0; q < count; q += 4)
-                {
-                    Q6_KTile(levels, meta, cols, nsb, q, count, c, g, g1, r0 + q);
-                }
-            }
+            var va = Vector128.Load((sbyte*)(pa + 4 * k));
+            var vb = Vector128.Load((sbyte*)(pb + 4 * k));
+            var w = Broadcast(l0 + k);
+            i0a = TDot.DotAdd(i0a, w, va);
+            i0b = TDot.DotAdd(i0b, w, vb);
+            w = Broadcast(l1 + k);
+            i1a = TDot.DotAdd(i1a, w, va);
+            i1b = TDot.DotAdd(i1b, w, vb);
+            w = Broadcast(l2 + k);
+            i2a = TDot.DotAdd(i2a, w, va);
+            i2b = TDot.DotAdd(i2b, w, vb);
+            w = Broadcast(l3 + k);
+            i3a = TDot.DotAdd(i3a, w, va);
+            i3b = TDot.DotAdd(i3b, w, vb);
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Q6_KTile(byte* levels, int* meta, int cols, int nsb, int q, int count, in GemmCall c, int g0, int g1, int row)
+    /// <summary><c>s_ra += x_ra · sc_r</c> for the tile's four rows and two groups (K-quant scales and mins).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddScaled(int sc0, int sc1, int sc2, int sc3,
+        Vector128<int> x0a, Vector128<int> x0b, Vector128<int> x1a, Vector128<int> x1b,
+        Vector128<int> x2a, Vector128<int> x2b, Vector128<int> x3a, Vector128<int> x3b,
+        ref Vector128<int> s0a, ref Vector128<int> s0b, ref Vector128<int> s1a, ref Vector128<int> s1b,
+        ref Vector128<int> s2a, ref Vector128<int> s2b, ref Vector128<int> s3a, ref Vector128<int> s3b)
     {
-        int last = count - 1;
-        byte* l0 = levels + (long)q * cols;
-        byte* l1 = levels + (long)Math.Min(q + 1, last) * cols;
-        byte* l2 = levels + (long)Math.Min(q + 2, last) * cols;
-        byte* l3 = levels + (long)Math.Min(q + 3, last) * cols;
-        int stride = nsb * KMeta;
-        int* m0 = meta + q * stride;
-        int* m1 = meta + Math.Min(q + 1, last) * stride;
-        int* m2 = meta + Math.Min(q + 2, last) * stride;
-        int* m3 = meta + Math.Min(q + 3, last) * stride;
-        var p = c.Layout;
-        byte* qa = p.Qs(c.PanelData, g0);
-        byte* qb = p.Qs(c.PanelData, g1);
-        float* da = p.D(c.PanelData, g0);
-        float* db = p.D(c.PanelData, g1);
-        Vector128<float> f0a = default, f0b = default, f1a = default, f1b = default, f2a = default, f2b = default, f3a = default, f3b = default;
-        for (int i = 0; i < nsb; i++)
-        {
-            Vector128<int> s0a = default, s0b = default, s1a = default, s1b = default, s2a = default, s2b = default, s3a = default, s3b = default;
-            int mi = KMeta * i;
-            for (int u = 0; u < 16; u++)
-            {
-                Vector128<int> i0a = default, i0b = default, i1a = default, i1b = default, i2a = default, i2b = default, i3a = default, i3b = default;
-                long step = 128 * (8 * i + u / 2) + 64 * (u & 1);
-                byte* pa = qa + step;
-                byte* pb = qb + step;
-                int e = 256 * i + 16 * u;
-                for (int k = 0; k < 16; k += 4)
-                {
-                    var va = Vector128.Load((sbyte*)(pa + 4 * k));
-                    var vb = Vector128.Load((sbyte*)(pb + 4 * k));
-                    var w = Broadcast(l0 + e + k);
-                    i0a = TDot.DotAdd(i0a, w, va);
-                    i0b = TDot.DotAdd(i0b, w, vb);
-                    w = Broadcast(l1 + e + k);
-                    i1a = TDot.DotAdd(i1a, w, va);
-                    i1b = TDot.DotAdd(i1b, w, vb);
-                    w = Broadcast(l2 + e + k);
-                    i2a = TDot.DotAdd(i2a, w, va);
-                    i2b = TDot.DotAdd(i2b, w, vb);
-                    w = Broadcast(l3 + e + k);
-                    i3a = TDot.DotAdd(i3a, w, va);
-                    i3b = TDot.DotAdd(i3b, w, vb);
-                }
-
-                var sc = Vector128.Create(m0[mi + 1 + u]);
-                s0a += i0a * sc;
-                s0b += i0b * sc;
-                sc = Vector128.Create(m1[mi + 1 + u]);
-                s1a += i1a * sc;
-                s1b += i1b * sc;
-                sc = Vector128.Create(m2[mi + 1 + u]);
-                s2a += i2a * sc;
-                s2b += i2b * sc;
-                sc = Vector128.Create(m3[mi + 1 + u]);
-                s3a += i3a * sc;
-                s3b += i3b * sc;
-            }
-
-            var dA = Vector128.Load(da + 4 * i);
-            var dB = Vector128.Load(db + 4 * i);
-            var x = Vector128.Create(*(float*)(m0 + mi));
-            f0a += x * dA * Vector128.ConvertToSingle(s0a);
-            f0b += x * dB * Vector128.ConvertToSingle(s0b);
-            x = Vector128.Create(*(float*)(m1 + mi));
-            f1a += x * dA * Vector128.ConvertToSingle(s1a);
-            f1b += x * dB * Vector128.ConvertToSingle(s1b);
-            x = Vector128.Create(*(float*)(m2 + mi));
-            f2a += x * dA * Vector128.ConvertToSingle(s2a);
-            f2b += x * dB * Vector128.ConvertToSingle(s2b);
-            x = Vector128.Create(*(float*)(m3 + mi));
-            f3a += x * dA * Vector128.ConvertToSingle(s3a);
-            f3b += x * dB * Vector128.ConvertToSingle(s3b);
-        }
-
-        StoreTile(c, count - q, row, g0, g1, f0a, f0b, f1a, f1b, f2a, f2b, f3a, f3b);
+        var sc = Vector128.Create(sc0);
+        s0a += x0a * sc;
+        s0b += x0b * sc;
+        sc = Vector128.Create(sc1);
+        s1a += x1a * sc;
+        s1b += x1b * sc;
+        sc = Vector128.Create(sc2);
+        s2a += x2a * sc;
+        s2b += x2b * sc;
+        sc = Vector128.Create(sc3);
+        s3a += x3a * sc;
+        s3b += x3b * sc;
     }
-
-    private static int RowBlock(int per32, int cols) =>
-        (int)Math.Clamp(GemmKernels.RowBlockBytes / (per32 * (long)(cols / 32)) / 4 * 4, 4, GemmKernels.MaxRowBlock);
-
-    // ---------------------------------------------------------------- shared pieces
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<sbyte> Broadcast(byte* p) => Vector128.Create(Unsafe.ReadUnaligned<int>(p)).AsSByte();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreTile(in GemmCall c, int rows, int row, int g0, int g1,
-        Vector128<float> f0a, Vector128<float> f0b, Vector128<float> f1a, Vector128<float> f1b,
-        Vector128<float> f2a, Vector128<float> f2b, Vector128<float> f3a, Vector128<float> f3b)
-    {
-        float* y = c.Y + row;
-        int tokens = c.Layout.Tokens;
-        StoreLanes(f0a, y, c.YStride, g0, tokens);
-        if (rows > 1)
-        {
-            StoreLanes(f1a, y + 1, c.YStride, g0, tokens);
-        }
-
-        if (rows > 2)
-        {
-            StoreLanes(f2a, y + 2, c.YStride, g0, tokens);
-        }
-
-        if (rows > 3)
-        {
-            StoreLanes(f3a, y + 3, c.YStride, g0, tokens);
-        }
-
-        if (g1 == g0)
-        {
-            return;
-        }
-
-        StoreLanes(f0b, y, c.YStride, g1, tokens);
-        if (rows > 1)
-        {
-            StoreLanes(f1b, y + 1, c.YStride, g1, tokens);
-        }
-
-        if (rows > 2)
-        {
-            StoreLanes(f2b, y + 2, c.YStride, g1, tokens);
-        }
-
-        if (rows > 3)
-        {
-            StoreLanes(f3b, y + 3, c.YStride, g1, tokens);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreLanes(Vector128<float> f, float* y, nint stride, int g, int tokens)
-    {
-        int t0 = Lanes * g;
-        int n = Math.Min(Lanes, tokens - t0);
-        float* dst = y + t0 * stride;
-        for (int i = 0; i < n; i++)
-        {
-            dst[i * stride] = f.GetElement(i);
-        }
-    }
 
     // ---------------------------------------------------------------- exact few-token kernel (legacy types)
 

@@ -60,13 +60,13 @@ internal static unsafe class Avx2Gemm<TDot>
 
     public static GemmKernels Get(GgmlType type) => type switch
     {
-        GgmlType.Q4_0 => new(&LegacyGemm<Q4_0Levels>, Lanes, 32, -8, LegacyPer32, Rows<Q4_0Levels>()),
-        GgmlType.Q5_0 => new(&LegacyGemm<Q5_0Levels>, Lanes, 32, -16, LegacyPer32, Rows<Q5_0Levels>()),
+        GgmlType.Q4_0 => new(&GemmDriver.Run<Legacy<Q4_0Levels>>, Lanes, 32, -8, LegacyPer32, Rows<Q4_0Levels>()),
+        GgmlType.Q5_0 => new(&GemmDriver.Run<Legacy<Q5_0Levels>>, Lanes, 32, -16, LegacyPer32, Rows<Q5_0Levels>()),
         GgmlType.Q8_0 => TDot.FullRange
-            ? new(&LegacyGemm<Q8_0Levels>, Lanes, 32, -128, LegacyPer32, Rows<Q8_0Levels>())
+            ? new(&GemmDriver.Run<Legacy<Q8_0Levels>>, Lanes, 32, -128, LegacyPer32, Rows<Q8_0Levels>())
             : new(null, Lanes, 32, 0, 0, Rows<Q8_0Levels>()),
-        GgmlType.Q4_K => new(&Q4_KGemm, Lanes, 64, 1, KPer32, default),
-        GgmlType.Q6_K => new(&Q6_KGemm, Lanes, 16, -32, KPer32, default),
+        GgmlType.Q4_K => new(&GemmDriver.Run<Q4_KKind>, Lanes, 64, 1, KPer32, default),
+        GgmlType.Q6_K => new(&GemmDriver.Run<Q6_KKind>, Lanes, 16, -32, KPer32, default),
         _ => default,
     };
 
@@ -74,493 +74,334 @@ internal static unsafe class Avx2Gemm<TDot>
         where TW : struct, ILegacy256 =>
         new(&Rows8<Tokens1, TW>, &Rows8<Tokens2, TW>, &Rows8<Tokens3, TW>, &Rows8<Tokens4, TW>);
 
-    // ---------------------------------------------------------------- legacy GEMM
+    // ---------------------------------------------------------------- GEMM
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void LegacyGemm<TW>(in GemmCall c, int rowStart, int rowEnd)
+    /// <summary>Q4_0, Q5_0, Q8_0: unsigned levels (32 bytes per block) and the block scales as floats.</summary>
+    private readonly struct Legacy<TW> : IGemmKind
         where TW : struct, ILegacy256
     {
-        int cols = c.Cols, nb = cols / 32;
-        int rb = (int)Math.Clamp(GemmKernels.RowBlockBytes / (LegacyPer32 * (long)nb) / 4 * 4, 4, GemmKernels.MaxRowBlock);
-        byte* levels = c.Scratch;
-        float* scales = (float*)(c.Scratch + (long)rb * cols);
-        float* h16 = Fp16Table.Pointer;
-        var panel = c.Layout;
-        for (int r0 = rowStart; r0 < rowEnd; r0 += rb)
-        {
-            int count = Math.Min(rb, rowEnd - r0);
-            for (int r = 0; r < count; r++)
-            {
-                byte* src = c.W + (r0 + r) * c.RowBytes;
-                byte* dst = levels + (long)r * cols;
-                float* sc = scales + r * nb;
-                for (int b = 0; b < nb; b++)
-                {
-                    byte* block = src + b * TW.BlockBytes;
-                    TW.Levels(block).Store(dst + 32 * b);
-                    sc[b] = Fp16Table.Load(h16, block);
-                }
-            }
+        public static int Per32 => LegacyPer32;
 
-            for (int g = 0; g < panel.Groups; g += 2)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Unpack(byte* row, byte* levels, byte* meta, int cols)
+        {
+            float* h16 = Fp16Table.Pointer;
+            float* scales = (float*)meta;
+            for (int b = 0; b < cols / 32; b++)
             {
-                int g1 = Math.Min(g + 1, panel.Groups - 1);
-                for (int q = 0; q < count; q += 4)
-                {
-                    LegacyTile<TW>(levels, scales, cols, nb, q, count, c, g, g1, r0 + q);
-                }
+                byte* block = row + b * TW.BlockBytes;
+                TW.Levels(block).Store(levels + 32 * b);
+                scales[b] = Fp16Table.Load(h16, block);
             }
         }
-    }
 
-    /// <summary>Rows q..q+3 of the unpacked block (clamped to the last; only real rows are stored) × token groups g0, g1.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void LegacyTile<TW>(byte* levels, float* scales, int cols, int nb, int q, int count, in GemmCall c, int g0, int g1, int row)
-        where TW : struct, ILegacy256
-    {
-        int last = count - 1;
-        byte* l0 = levels + (long)q * cols;
-        byte* l1 = levels + (long)Math.Min(q + 1, last) * cols;
-        byte* l2 = levels + (long)Math.Min(q + 2, last) * cols;
-        byte* l3 = levels + (long)Math.Min(q + 3, last) * cols;
-        float* s0 = scales + q * nb;
-        float* s1 = scales + Math.Min(q + 1, last) * nb;
-        float* s2 = scales + Math.Min(q + 2, last) * nb;
-        float* s3 = scales + Math.Min(q + 3, last) * nb;
-        var p = c.Layout;
-        byte* qa = p.Qs(c.PanelData, g0);
-        byte* qb = p.Qs(c.PanelData, g1);
-        float* da = p.D(c.PanelData, g0);
-        float* db = p.D(c.PanelData, g1);
-        int* ca = p.Aux(c.PanelData, g0);
-        int* cb = p.Aux(c.PanelData, g1);
-        Vector256<float> f0a = default, f0b = default, f1a = default, f1b = default, f2a = default, f2b = default, f3a = default, f3b = default;
-        for (int b = 0; b < nb; b++)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Tile(byte* levels, byte* meta, int metaRow, int cols, int q, int count, in GemmCall c, int g0, int g1, int row)
         {
-            var cA = Vector256.Load(ca + 8 * b);
-            var cB = Vector256.Load(cb + 8 * b);
-            Vector256<int> i0a = cA, i0b = cB, i1a = cA, i1b = cB, i2a = cA, i2b = cB, i3a = cA, i3b = cB;
-            byte* pa = qa + 256 * b;
-            byte* pb = qb + 256 * b;
-            int e = 32 * b;
-            for (int k = 0; k < 32; k += 4)
+            var r = new TileRows(levels, meta, metaRow, cols, q, count);
+            float* s0 = (float*)r.M0, s1 = (float*)r.M1, s2 = (float*)r.M2, s3 = (float*)r.M3;
+            var p = c.Layout;
+            byte* qa = p.Qs(c.PanelData, g0);
+            byte* qb = p.Qs(c.PanelData, g1);
+            float* da = p.D(c.PanelData, g0);
+            float* db = p.D(c.PanelData, g1);
+            int* ca = p.Aux(c.PanelData, g0);
+            int* cb = p.Aux(c.PanelData, g1);
+            Vector256<float> f0a = default, f0b = default, f1a = default, f1b = default, f2a = default, f2b = default, f3a = default, f3b = default;
+            for (int b = 0; b < cols / 32; b++)
             {
-                var va = Vector256.Load((sbyte*)(pa + 8 * k));
-                var vb = Vector256.Load((sbyte*)(pb + 8 * k));
-                var w = Broadcast(l0 + e + k);
-                i0a = TDot.DotAdd(i0a, w, va);
-                i0b = TDot.DotAdd(i0b, w, vb);
-                w = Broadcast(l1 + e + k);
-                i1a = TDot.DotAdd(i1a, w, va);
-                i1b = TDot.DotAdd(i1b, w, vb);
-                w = Broadcast(l2 + e + k);
-                i2a = TDot.DotAdd(i2a, w, va);
-                i2b = TDot.DotAdd(i2b, w, vb);
-                w = Broadcast(l3 + e + k);
-                i3a = TDot.DotAdd(i3a, w, va);
-                i3b = TDot.DotAdd(i3b, w, vb);
-            }
-
-            var dA = Vector256.Load(da + 8 * b);
-            var dB = Vector256.Load(db + 8 * b);
-            var x = Vector256.Create(s0[b]);
-            f0a = TW.Accumulate(f0a, i0a, x, dA);
-            f0b = TW.Accumulate(f0b, i0b, x, dB);
-            x = Vector256.Create(s1[b]);
-            f1a = TW.Accumulate(f1a, i1a, x, dA);
-            f1b = TW.Accumulate(f1b, i1b, x, dB);
-            x = Vector256.Create(s2[b]);
-            f2a = TW.Accumulate(f2a, i2a, x, dA);
-            f2b = TW.Accumulate(f2b, i2b, x, dB);
-            x = Vector256.Create(s3[b]);
-            f3a = TW.Accumulate(f3a, i3a, x, dA);
-            f3b = TW.Accumulate(f3b, i3b, x, dB);
-        }
-
-        StoreTile(c, count - q, row, g0, g1, f0a, f0b, f1a, f1b, f2a, f2b, f3a, f3b);
-    }
-
-    // ---------------------------------------------------------------- K-quant GEMM
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Q4_KGemm(in GemmCall c, int rowStart, int rowEnd)
-    {
-        int cols = c.Cols, nsb = cols / 256;
-        int rb = KRowBlock(cols);
-        byte* levels = c.Scratch;
-        int* meta = (int*)(c.Scratch + (long)rb * cols);
-        float* h16 = Fp16Table.Pointer;
-        var m4 = Vector256.Create((byte)0x0F);
-        for (int r0 = rowStart; r0 < rowEnd; r0 += rb)
-        {
-            int count = Math.Min(rb, rowEnd - r0);
-            for (int r = 0; r < count; r++)
-            {
-                byte* src = c.W + (r0 + r) * c.RowBytes;
-                byte* dst = levels + (long)r * cols;
-                int* m = meta + r * nsb * KMeta;
-                for (int i = 0; i < nsb; i++)
-                {
-                    byte* bx = src + 144 * i;
-                    for (int j = 0; j < 4; j++)
-                    {
-                        var q = Vector256.Load(bx + 16 + 32 * j);
-                        (q & m4).Store(dst + 256 * i + 64 * j);
-                        (Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte() & m4).Store(dst + 256 * i + 64 * j + 32);
-                    }
-
-                    int* mi = m + KMeta * i;
-                    *(float*)mi = Fp16Table.Load(h16, bx);
-                    *(float*)(mi + 1) = Fp16Table.Load(h16, bx + 2);
-                    var sm = KScales.ScaleMinK4(bx + 4);
-                    Avx2.ConvertToVector256Int32(sm).Store(mi + 2);
-
-                    // The mins as 16-bit pairs (m0 | m1 << 16, ...) for vpdpwssd against the panel's paired sums.
-                    Sse41.ConvertToVector128Int16(Sse2.ShiftRightLogical128BitLane(sm, 8)).AsInt32().Store(mi + 10);
-                }
-            }
-
-            for (int g = 0; g < c.Layout.Groups; g += 2)
-            {
-                int g1 = Math.Min(g + 1, c.Layout.Groups - 1);
-                for (int q = 0; q < count; q += 4)
-                {
-                    Q4_KTile(levels, meta, cols, nsb, q, count, c, g, g1, r0 + q);
-                }
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Q4_KTile(byte* levels, int* meta, int cols, int nsb, int q, int count, in GemmCall c, int g0, int g1, int row)
-    {
-        int last = count - 1;
-        byte* l0 = levels + (long)q * cols;
-        byte* l1 = levels + (long)Math.Min(q + 1, last) * cols;
-        byte* l2 = levels + (long)Math.Min(q + 2, last) * cols;
-        byte* l3 = levels + (long)Math.Min(q + 3, last) * cols;
-        int stride = nsb * KMeta;
-        int* m0 = meta + q * stride;
-        int* m1 = meta + Math.Min(q + 1, last) * stride;
-        int* m2 = meta + Math.Min(q + 2, last) * stride;
-        int* m3 = meta + Math.Min(q + 3, last) * stride;
-        var p = c.Layout;
-        byte* qa = p.Qs(c.PanelData, g0);
-        byte* qb = p.Qs(c.PanelData, g1);
-        float* da = p.D(c.PanelData, g0);
-        float* db = p.D(c.PanelData, g1);
-        int* ca = p.Aux(c.PanelData, g0);
-        int* cb = p.Aux(c.PanelData, g1);
-        // The float sums live in memory: touched once per super-block, they would otherwise take eight of the sixteen
-        // registers vpdpbusd can accumulate in (the JIT then copies every accumulator through a low register).
-        var f = stackalloc Vector256<float>[8];
-        for (int k = 0; k < 8; k++)
-        {
-            f[k] = default;
-        }
-
-        for (int i = 0; i < nsb; i++)
-        {
-            Vector256<int> s0a = default, s0b = default, s1a = default, s1b = default, s2a = default, s2b = default, s3a = default, s3b = default;
-            int mi = KMeta * i;
-            for (int s = 0; s < 8; s++)
-            {
-                Vector256<int> i0a = default, i0b = default, i1a = default, i1b = default, i2a = default, i2b = default, i3a = default, i3b = default;
-                byte* pa = qa + 256 * (8 * i + s);
-                byte* pb = qb + 256 * (8 * i + s);
-                int e = 256 * i + 32 * s;
-                for (int k = 0; k < 32; k += 4)
-                {
-                    var va = Vector256.Load((sbyte*)(pa + 8 * k));
-                    var vb = Vector256.Load((sbyte*)(pb + 8 * k));
-                    var w = Broadcast(l0 + e + k);
-                    i0a = TDot.DotAdd(i0a, w, va);
-                    i0b = TDot.DotAdd(i0b, w, vb);
-                    w = Broadcast(l1 + e + k);
-                    i1a = TDot.DotAdd(i1a, w, va);
-                    i1b = TDot.DotAdd(i1b, w, vb);
-                    w = Broadcast(l2 + e + k);
-                    i2a = TDot.DotAdd(i2a, w, va);
-                    i2b = TDot.DotAdd(i2b, w, vb);
-                    w = Broadcast(l3 + e + k);
-                    i3a = TDot.DotAdd(i3a, w, va);
-                    i3b = TDot.DotAdd(i3b, w, vb);
-                }
-
-                // isum += sc · Σq·a (the scale of sub-block s of each row).
-                var sc = Vector256.Create(m0[mi + 2 + s]);
-                s0a += Avx2.MultiplyLow(i0a, sc);
-                s0b += Avx2.MultiplyLow(i0b, sc);
-                sc = Vector256.Create(m1[mi + 2 + s]);
-                s1a += Avx2.MultiplyLow(i1a, sc);
-                s1b += Avx2.MultiplyLow(i1b, sc);
-                sc = Vector256.Create(m2[mi + 2 + s]);
-                s2a += Avx2.MultiplyLow(i2a, sc);
-                s2b += Avx2.MultiplyLow(i2b, sc);
-                sc = Vector256.Create(m3[mi + 2 + s]);
-                s3a += Avx2.MultiplyLow(i3a, sc);
-                s3b += Avx2.MultiplyLow(i3b, sc);
-            }
-
-            // summs = Σ_s m_s · (bsums[2s] + bsums[2s + 1]): two sub-blocks per 16-bit pair dot product.
-            Vector256<int> n0a = default, n0b = default, n1a = default, n1b = default, n2a = default, n2b = default, n3a = default, n3b = default;
-            for (int pr = 0; pr < 4; pr++)
-            {
-                var ba = Vector256.Load(ca + 8 * (4 * i + pr)).AsInt16();
-                var bb = Vector256.Load(cb + 8 * (4 * i + pr)).AsInt16();
-                var mn = Vector256.Create(m0[mi + 10 + pr]).AsInt16();
-                n0a = TDot.DotAdd16(n0a, mn, ba);
-                n0b = TDot.DotAdd16(n0b, mn, bb);
-                mn = Vector256.Create(m1[mi + 10 + pr]).AsInt16();
-                n1a = TDot.DotAdd16(n1a, mn, ba);
-                n1b = TDot.DotAdd16(n1b, mn, bb);
-                mn = Vector256.Create(m2[mi + 10 + pr]).AsInt16();
-                n2a = TDot.DotAdd16(n2a, mn, ba);
-                n2b = TDot.DotAdd16(n2b, mn, bb);
-                mn = Vector256.Create(m3[mi + 10 + pr]).AsInt16();
-                n3a = TDot.DotAdd16(n3a, mn, ba);
-                n3b = TDot.DotAdd16(n3b, mn, bb);
-            }
-
-            var dA = Vector256.Load(da + 8 * i);
-            var dB = Vector256.Load(db + 8 * i);
-            f[0] = Q4_KAccumulate(f[0], s0a, n0a, m0 + mi, dA);
-            f[1] = Q4_KAccumulate(f[1], s0b, n0b, m0 + mi, dB);
-            f[2] = Q4_KAccumulate(f[2], s1a, n1a, m1 + mi, dA);
-            f[3] = Q4_KAccumulate(f[3], s1b, n1b, m1 + mi, dB);
-            f[4] = Q4_KAccumulate(f[4], s2a, n2a, m2 + mi, dA);
-            f[5] = Q4_KAccumulate(f[5], s2b, n2b, m2 + mi, dB);
-            f[6] = Q4_KAccumulate(f[6], s3a, n3a, m3 + mi, dA);
-            f[7] = Q4_KAccumulate(f[7], s3b, n3b, m3 + mi, dB);
-        }
-
-        StoreTile(c, count - q, row, g0, g1, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
-    }
-
-    /// <summary>ScalarDot.Q4_KQ8_K's <c>sumf += d·isum − dmin·summs</c>, d = dx·dy and dmin = dminx·dy, per lane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Q4_KAccumulate(Vector256<float> f, Vector256<int> isum, Vector256<int> summs, int* m, Vector256<float> dy)
-    {
-        var d = Vector256.Create(*(float*)m) * dy;
-        var dmin = Vector256.Create(*(float*)(m + 1)) * dy;
-        return f + (d * Vector256.ConvertToSingle(isum) - dmin * Vector256.ConvertToSingle(summs));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Q6_KGemm(in GemmCall c, int rowStart, int rowEnd)
-    {
-        int cols = c.Cols, nsb = cols / 256;
-        int rb = KRowBlock(cols);
-        byte* levels = c.Scratch;
-        int* meta = (int*)(c.Scratch + (long)rb * cols);
-        float* h16 = Fp16Table.Pointer;
-        var m4 = Vector256.Create((byte)0x0F);
-        var m3 = Vector256.Create((byte)0x03);
-        var m30 = Vector256.Create((byte)0x30);
-        for (int r0 = rowStart; r0 < rowEnd; r0 += rb)
-        {
-            int count = Math.Min(rb, rowEnd - r0);
-            for (int r = 0; r < count; r++)
-            {
-                byte* src = c.W + (r0 + r) * c.RowBytes;
-                byte* dst = levels + (long)r * cols;
-                int* m = meta + r * nsb * KMeta;
-                for (int i = 0; i < nsb; i++)
-                {
-                    byte* bx = src + 210 * i;
-                    for (int h = 0; h < 2; h++)
-                    {
-                        var ql0 = Vector256.Load(bx + 64 * h);
-                        var ql1 = Vector256.Load(bx + 64 * h + 32);
-                        var qh = Vector256.Load(bx + 128 + 32 * h);
-                        byte* o = dst + 256 * i + 128 * h;
-                        ((ql0 & m4) | Avx2.ShiftLeftLogical((qh & m3).AsUInt16(), 4).AsByte()).Store(o);
-                        ((ql1 & m4) | (Avx2.ShiftLeftLogical(qh.AsUInt16(), 2).AsByte() & m30)).Store(o + 32);
-                        ((Avx2.ShiftRightLogical(ql0.AsUInt16(), 4).AsByte() & m4) | (qh & m30)).Store(o + 64);
-                        ((Avx2.ShiftRightLogical(ql1.AsUInt16(), 4).AsByte() & m4) | (Avx2.ShiftRightLogical(qh.AsUInt16(), 2).AsByte() & m30)).Store(o + 96);
-                    }
-
-                    int* mi = m + KMeta * i;
-                    *(float*)mi = Fp16Table.Load(h16, bx + 208);
-                    var sc = Vector128.Load((sbyte*)(bx + 192));
-                    Avx2.ConvertToVector256Int32(sc).Store(mi + 1);
-                    Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(sc, 8)).Store(mi + 9);
-                    mi[17] = 0;
-                }
-            }
-
-            for (int g = 0; g < c.Layout.Groups; g += 2)
-            {
-                int g1 = Math.Min(g + 1, c.Layout.Groups - 1);
-                for (int q = 0; q < count; q += 4)
-                {
-                    Q6_KTile(levels, meta, cols, nsb, q, count, c, g, g1, r0 + q);
-                }
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Q6_KTile(byte* levels, int* meta, int cols, int nsb, int q, int count, in GemmCall c, int g0, int g1, int row)
-    {
-        int last = count - 1;
-        byte* l0 = levels + (long)q * cols;
-        byte* l1 = levels + (long)Math.Min(q + 1, last) * cols;
-        byte* l2 = levels + (long)Math.Min(q + 2, last) * cols;
-        byte* l3 = levels + (long)Math.Min(q + 3, last) * cols;
-        int stride = nsb * KMeta;
-        int* m0 = meta + q * stride;
-        int* m1 = meta + Math.Min(q + 1, last) * stride;
-        int* m2 = meta + Math.Min(q + 2, last) * stride;
-        int* m3 = meta + Math.Min(q + 3, last) * stride;
-        var p = c.Layout;
-        byte* qa = p.Qs(c.PanelData, g0);
-        byte* qb = p.Qs(c.PanelData, g1);
-        float* da = p.D(c.PanelData, g0);
-        float* db = p.D(c.PanelData, g1);
-        int* ca = p.Aux(c.PanelData, g0);
-        int* cb = p.Aux(c.PanelData, g1);
-        // The float sums live in memory: touched once per super-block, they would otherwise take eight of the sixteen
-        // registers vpdpbusd can accumulate in (the JIT then copies every accumulator through a low register).
-        var f = stackalloc Vector256<float>[8];
-        for (int k = 0; k < 8; k++)
-        {
-            f[k] = default;
-        }
-
-        for (int i = 0; i < nsb; i++)
-        {
-            Vector256<int> s0a = default, s0b = default, s1a = default, s1b = default, s2a = default, s2b = default, s3a = default, s3b = default;
-            int mi = KMeta * i;
-            for (int u = 0; u < 16; u++)
-            {
-                // Σ(q − 32)·a over sixteen elements: the accumulators start at the panel's −32·Σa.
-                var cA = Vector256.Load(ca + 8 * (16 * i + u));
-                var cB = Vector256.Load(cb + 8 * (16 * i + u));
+                // Σ(u − o)·a: the accumulators start at the panel's −o·Σa.
+                var cA = Vector256.Load(ca + 8 * b);
+                var cB = Vector256.Load(cb + 8 * b);
                 Vector256<int> i0a = cA, i0b = cB, i1a = cA, i1b = cB, i2a = cA, i2b = cB, i3a = cA, i3b = cB;
-                long step = 256 * (8 * i + u / 2) + 128 * (u & 1);
-                byte* pa = qa + step;
-                byte* pb = qb + step;
-                int e = 256 * i + 16 * u;
-                for (int k = 0; k < 16; k += 4)
-                {
-                    var va = Vector256.Load((sbyte*)(pa + 8 * k));
-                    var vb = Vector256.Load((sbyte*)(pb + 8 * k));
-                    var w = Broadcast(l0 + e + k);
-                    i0a = TDot.DotAdd(i0a, w, va);
-                    i0b = TDot.DotAdd(i0b, w, vb);
-                    w = Broadcast(l1 + e + k);
-                    i1a = TDot.DotAdd(i1a, w, va);
-                    i1b = TDot.DotAdd(i1b, w, vb);
-                    w = Broadcast(l2 + e + k);
-                    i2a = TDot.DotAdd(i2a, w, va);
-                    i2b = TDot.DotAdd(i2b, w, vb);
-                    w = Broadcast(l3 + e + k);
-                    i3a = TDot.DotAdd(i3a, w, va);
-                    i3b = TDot.DotAdd(i3b, w, vb);
-                }
-
-                var sc = Vector256.Create(m0[mi + 1 + u]);
-                s0a += Avx2.MultiplyLow(i0a, sc);
-                s0b += Avx2.MultiplyLow(i0b, sc);
-                sc = Vector256.Create(m1[mi + 1 + u]);
-                s1a += Avx2.MultiplyLow(i1a, sc);
-                s1b += Avx2.MultiplyLow(i1b, sc);
-                sc = Vector256.Create(m2[mi + 1 + u]);
-                s2a += Avx2.MultiplyLow(i2a, sc);
-                s2b += Avx2.MultiplyLow(i2b, sc);
-                sc = Vector256.Create(m3[mi + 1 + u]);
-                s3a += Avx2.MultiplyLow(i3a, sc);
-                s3b += Avx2.MultiplyLow(i3b, sc);
+                Dots(8, qa + 256 * b, qb + 256 * b, r, 32 * b, ref i0a, ref i0b, ref i1a, ref i1b, ref i2a, ref i2b, ref i3a, ref i3b);
+                var dA = Vector256.Load(da + 8 * b);
+                var dB = Vector256.Load(db + 8 * b);
+                var x = Vector256.Create(s0[b]);
+                f0a = TW.Accumulate(f0a, i0a, x, dA);
+                f0b = TW.Accumulate(f0b, i0b, x, dB);
+                x = Vector256.Create(s1[b]);
+                f1a = TW.Accumulate(f1a, i1a, x, dA);
+                f1b = TW.Accumulate(f1b, i1b, x, dB);
+                x = Vector256.Create(s2[b]);
+                f2a = TW.Accumulate(f2a, i2a, x, dA);
+                f2b = TW.Accumulate(f2b, i2b, x, dB);
+                x = Vector256.Create(s3[b]);
+                f3a = TW.Accumulate(f3a, i3a, x, dA);
+                f3b = TW.Accumulate(f3b, i3b, x, dB);
             }
 
-            // ScalarDot.Q6_KQ8_K: sumf += (dx·dy)·isum.
-            var dA = Vector256.Load(da + 8 * i);
-            var dB = Vector256.Load(db + 8 * i);
-            var x = Vector256.Create(*(float*)(m0 + mi));
-            f[0] += x * dA * Vector256.ConvertToSingle(s0a);
-            f[1] += x * dB * Vector256.ConvertToSingle(s0b);
-            x = Vector256.Create(*(float*)(m1 + mi));
-            f[2] += x * dA * Vector256.ConvertToSingle(s1a);
-            f[3] += x * dB * Vector256.ConvertToSingle(s1b);
-            x = Vector256.Create(*(float*)(m2 + mi));
-            f[4] += x * dA * Vector256.ConvertToSingle(s2a);
-            f[5] += x * dB * Vector256.ConvertToSingle(s2b);
-            x = Vector256.Create(*(float*)(m3 + mi));
-            f[6] += x * dA * Vector256.ConvertToSingle(s3a);
-            f[7] += x * dB * Vector256.ConvertToSingle(s3b);
+            var sums = stackalloc Vector256<float>[8];
+            sums[0] = f0a;
+            sums[1] = f0b;
+            sums[2] = f1a;
+            sums[3] = f1b;
+            sums[4] = f2a;
+            sums[5] = f2b;
+            sums[6] = f3a;
+            sums[7] = f3b;
+            GemmDriver.StoreTile((float*)sums, Lanes, c, count - q, row, g0, g1);
         }
-
-        StoreTile(c, count - q, row, g0, g1, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
     }
 
-    private static int KRowBlock(int cols) =>
-        (int)Math.Clamp(GemmKernels.RowBlockBytes / (KPer32 * (long)(cols / 32)) / 4 * 4, 4, GemmKernels.MaxRowBlock);
+    /// <summary>Q4_K: levels 0..15 per element; per super-block d, dmin, 8 scales and the 8 mins as four 16-bit pairs.</summary>
+    private readonly struct Q4_KKind : IGemmKind
+    {
+        public static int Per32 => KPer32;
 
-    // ---------------------------------------------------------------- shared pieces
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Unpack(byte* row, byte* levels, byte* meta, int cols)
+        {
+            float* h16 = Fp16Table.Pointer;
+            var m4 = Vector256.Create((byte)0x0F);
+            for (int i = 0; i < cols / 256; i++)
+            {
+                byte* bx = row + 144 * i;
+                for (int j = 0; j < 4; j++)
+                {
+                    var q = Vector256.Load(bx + 16 + 32 * j);
+                    (q & m4).Store(levels + 256 * i + 64 * j);
+                    (Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte() & m4).Store(levels + 256 * i + 64 * j + 32);
+                }
+
+                int* mi = (int*)meta + KMeta * i;
+                *(float*)mi = Fp16Table.Load(h16, bx);
+                *(float*)(mi + 1) = Fp16Table.Load(h16, bx + 2);
+                var sm = KScales.ScaleMinK4(bx + 4);
+                Avx2.ConvertToVector256Int32(sm).Store(mi + 2);
+
+                // The mins as 16-bit pairs (m0 | m1 << 16, ...) for vpdpwssd against the panel's paired sums.
+                Sse41.ConvertToVector128Int16(Sse2.ShiftRightLogical128BitLane(sm, 8)).AsInt32().Store(mi + 10);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Tile(byte* levels, byte* meta, int metaRow, int cols, int q, int count, in GemmCall c, int g0, int g1, int row)
+        {
+            var r = new TileRows(levels, meta, metaRow, cols, q, count);
+            int* m0 = (int*)r.M0, m1 = (int*)r.M1, m2 = (int*)r.M2, m3 = (int*)r.M3;
+            var p = c.Layout;
+            byte* qa = p.Qs(c.PanelData, g0);
+            byte* qb = p.Qs(c.PanelData, g1);
+            float* da = p.D(c.PanelData, g0);
+            float* db = p.D(c.PanelData, g1);
+            int* ca = p.Aux(c.PanelData, g0);
+            int* cb = p.Aux(c.PanelData, g1);
+
+            // The float sums live in memory: touched once per super-block, they would otherwise take eight of the sixteen
+            // registers vpdpbusd can accumulate in (the JIT then copies every accumulator through a low register).
+            var f = stackalloc Vector256<float>[8];
+            for (int k = 0; k < 8; k++)
+            {
+                f[k] = default;
+            }
+
+            for (int i = 0; i < cols / 256; i++)
+            {
+                Vector256<int> s0a = default, s0b = default, s1a = default, s1b = default, s2a = default, s2b = default, s3a = default, s3b = default;
+                int mi = KMeta * i;
+                for (int s = 0; s < 8; s++)
+                {
+                    Vector256<int> i0a = default, i0b = default, i1a = default, i1b = default, i2a = default, i2b = default, i3a = default, i3b = default;
+                    Dots(8, qa + 256 * (8 * i + s), qb + 256 * (8 * i + s), r, 256 * i + 32 * s, ref i0a, ref i0b, ref i1a, ref i1b, ref i2a, ref i2b, ref i3a, ref i3b);
+
+                    // isum += sc · Σq·a (the scale of sub-block s of each row).
+                    AddScaled(m0[mi + 2 + s], m1[mi + 2 + s], m2[mi + 2 + s], m3[mi + 2 + s], i0a, i0b, i1a, i1b, i2a, i2b, i3a, i3b,
+                        ref s0a, ref s0b, ref s1a, ref s1b, ref s2a, ref s2b, ref s3a, ref s3b);
+                }
+
+                // summs = Σ_s m_s · (bsums[2s] + bsums[2s + 1]): two sub-blocks per 16-bit pair dot product.
+                Vector256<int> n0a = default, n0b = default, n1a = default, n1b = default, n2a = default, n2b = default, n3a = default, n3b = default;
+                for (int pr = 0; pr < 4; pr++)
+                {
+                    var ba = Vector256.Load(ca + 8 * (4 * i + pr)).AsInt16();
+                    var bb = Vector256.Load(cb + 8 * (4 * i + pr)).AsInt16();
+                    var mn = Vector256.Create(m0[mi + 10 + pr]).AsInt16();
+                    n0a = TDot.DotAdd16(n0a, mn, ba);
+                    n0b = TDot.DotAdd16(n0b, mn, bb);
+                    mn = Vector256.Create(m1[mi + 10 + pr]).AsInt16();
+                    n1a = TDot.DotAdd16(n1a, mn, ba);
+                    n1b = TDot.DotAdd16(n1b, mn, bb);
+                    mn = Vector256.Create(m2[mi + 10 + pr]).AsInt16();
+                    n2a = TDot.DotAdd16(n2a, mn, ba);
+                    n2b = TDot.DotAdd16(n2b, mn, bb);
+                    mn = Vector256.Create(m3[mi + 10 + pr]).AsInt16();
+                    n3a = TDot.DotAdd16(n3a, mn, ba);
+                    n3b = TDot.DotAdd16(n3b, mn, bb);
+                }
+
+                var dA = Vector256.Load(da + 8 * i);
+                var dB = Vector256.Load(db + 8 * i);
+                f[0] = Q4_KAccumulate(f[0], s0a, n0a, m0 + mi, dA);
+                f[1] = Q4_KAccumulate(f[1], s0b, n0b, m0 + mi, dB);
+                f[2] = Q4_KAccumulate(f[2], s1a, n1a, m1 + mi, dA);
+                f[3] = Q4_KAccumulate(f[3], s1b, n1b, m1 + mi, dB);
+                f[4] = Q4_KAccumulate(f[4], s2a, n2a, m2 + mi, dA);
+                f[5] = Q4_KAccumulate(f[5], s2b, n2b, m2 + mi, dB);
+                f[6] = Q4_KAccumulate(f[6], s3a, n3a, m3 + mi, dA);
+                f[7] = Q4_KAccumulate(f[7], s3b, n3b, m3 + mi, dB);
+            }
+
+            GemmDriver.StoreTile((float*)f, Lanes, c, count - q, row, g0, g1);
+        }
+
+        /// <summary>ScalarDot.Q4_KQ8_K's <c>sumf += d·isum − dmin·summs</c>, d = dx·dy and dmin = dminx·dy, per lane.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<float> Q4_KAccumulate(Vector256<float> f, Vector256<int> isum, Vector256<int> summs, int* m, Vector256<float> dy)
+        {
+            var d = Vector256.Create(*(float*)m) * dy;
+            var dmin = Vector256.Create(*(float*)(m + 1)) * dy;
+            return f + (d * Vector256.ConvertToSingle(isum) - dmin * Vector256.ConvertToSingle(summs));
+        }
+    }
+
+    /// <summary>Q6_K: levels q + 32 (0..63) per element; per super-block d and the 16 signed scales.</summary>
+    private readonly struct Q6_KKind : IGemmKind
+    {
+        public static int Per32 => KPer32;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Unpack(byte* row, byte* levels, byte* meta, int cols)
+        {
+            float* h16 = Fp16Table.Pointer;
+            var m4 = Vector256.Create((byte)0x0F);
+            var m3 = Vector256.Create((byte)0x03);
+            var m30 = Vector256.Create((byte)0x30);
+            for (int i = 0; i < cols / 256; i++)
+            {
+                byte* bx = row + 210 * i;
+                for (int h = 0; h < 2; h++)
+                {
+                    var ql0 = Vector256.Load(bx + 64 * h);
+                    var ql1 = Vector256.Load(bx + 64 * h + 32);
+                    var qh = Vector256.Load(bx + 128 + 32 * h);
+                    byte* o = levels + 256 * i + 128 * h;
+                    ((ql0 & m4) | Avx2.ShiftLeftLogical((qh & m3).AsUInt16(), 4).AsByte()).Store(o);
+                    ((ql1 & m4) | (Avx2.ShiftLeftLogical(qh.AsUInt16(), 2).AsByte() & m30)).Store(o + 32);
+                    ((Avx2.ShiftRightLogical(ql0.AsUInt16(), 4).AsByte() & m4) | (qh & m30)).Store(o + 64);
+                    ((Avx2.ShiftRightLogical(ql1.AsUInt16(), 4).AsByte() & m4) | (Avx2.ShiftRightLogical(qh.AsUInt16(), 2).AsByte() & m30)).Store(o + 96);
+                }
+
+                int* mi = (int*)meta + KMeta * i;
+                *(float*)mi = Fp16Table.Load(h16, bx + 208);
+                var sc = Vector128.Load((sbyte*)(bx + 192));
+                Avx2.ConvertToVector256Int32(sc).Store(mi + 1);
+                Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(sc, 8)).Store(mi + 9);
+                mi[17] = 0;
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Tile(byte* levels, byte* meta, int metaRow, int cols, int q, int count, in GemmCall c, int g0, int g1, int row)
+        {
+            var r = new TileRows(levels, meta, metaRow, cols, q, count);
+            int* m0 = (int*)r.M0, m1 = (int*)r.M1, m2 = (int*)r.M2, m3 = (int*)r.M3;
+            var p = c.Layout;
+            byte* qa = p.Qs(c.PanelData, g0);
+            byte* qb = p.Qs(c.PanelData, g1);
+            float* da = p.D(c.PanelData, g0);
+            float* db = p.D(c.PanelData, g1);
+            int* ca = p.Aux(c.PanelData, g0);
+            int* cb = p.Aux(c.PanelData, g1);
+
+            // As in Q4_K: the float sums in memory leave the low registers to the integer sums.
+            var f = stackalloc Vector256<float>[8];
+            for (int k = 0; k < 8; k++)
+            {
+                f[k] = default;
+            }
+
+            for (int i = 0; i < cols / 256; i++)
+            {
+                Vector256<int> s0a = default, s0b = default, s1a = default, s1b = default, s2a = default, s2b = default, s3a = default, s3b = default;
+                int mi = KMeta * i;
+                for (int u = 0; u < 16; u++)
+                {
+                    // Σ(q − 32)·a over sixteen elements: the accumulators start at the panel's −32·Σa.
+                    var cA = Vector256.Load(ca + 8 * (16 * i + u));
+                    var cB = Vector256.Load(cb + 8 * (16 * i + u));
+                    Vector256<int> i0a = cA, i0b = cB, i1a = cA, i1b = cB, i2a = cA, i2b = cB, i3a = cA, i3b = cB;
+                    long step = 256 * (8 * i + u / 2) + 128 * (u & 1);
+                    Dots(4, qa + step, qb + step, r, 256 * i + 16 * u, ref i0a, ref i0b, ref i1a, ref i1b, ref i2a, ref i2b, ref i3a, ref i3b);
+                    AddScaled(m0[mi + 1 + u], m1[mi + 1 + u], m2[mi + 1 + u], m3[mi + 1 + u], i0a, i0b, i1a, i1b, i2a, i2b, i3a, i3b,
+                        ref s0a, ref s0b, ref s1a, ref s1b, ref s2a, ref s2b, ref s3a, ref s3b);
+                }
+
+                // ScalarDot.Q6_KQ8_K: sumf += (dx·dy)·isum.
+                var dA = Vector256.Load(da + 8 * i);
+                var dB = Vector256.Load(db + 8 * i);
+                var x = Vector256.Create(*(float*)(m0 + mi));
+                f[0] += x * dA * Vector256.ConvertToSingle(s0a);
+                f[1] += x * dB * Vector256.ConvertToSingle(s0b);
+                x = Vector256.Create(*(float*)(m1 + mi));
+                f[2] += x * dA * Vector256.ConvertToSingle(s1a);
+                f[3] += x * dB * Vector256.ConvertToSingle(s1b);
+                x = Vector256.Create(*(float*)(m2 + mi));
+                f[4] += x * dA * Vector256.ConvertToSingle(s2a);
+                f[5] += x * dB * Vector256.ConvertToSingle(s2b);
+                x = Vector256.Create(*(float*)(m3 + mi));
+                f[6] += x * dA * Vector256.ConvertToSingle(s3a);
+                f[7] += x * dB * Vector256.ConvertToSingle(s3b);
+            }
+
+            GemmDriver.StoreTile((float*)f, Lanes, c, count - q, row, g0, g1);
+        }
+    }
+
+    /// <summary>
+    /// The tile's integer step: <paramref name="steps"/> four-level groups of the four rows (from element
+    /// <paramref name="e"/>), each broadcast and multiplied into the two token groups' panel steps at pa and pb.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Dots(int steps, byte* pa, byte* pb, in TileRows r, int e,
+        ref Vector256<int> i0a, ref Vector256<int> i0b, ref Vector256<int> i1a, ref Vector256<int> i1b,
+        ref Vector256<int> i2a, ref Vector256<int> i2b, ref Vector256<int> i3a, ref Vector256<int> i3b)
+    {
+        byte* l0 = r.L0 + e, l1 = r.L1 + e, l2 = r.L2 + e, l3 = r.L3 + e;
+        for (int k = 0; k < 4 * steps; k += 4)
+        {
+            var va = Vector256.Load((sbyte*)(pa + 8 * k));
+            var vb = Vector256.Load((sbyte*)(pb + 8 * k));
+            var w = Broadcast(l0 + k);
+            i0a = TDot.DotAdd(i0a, w, va);
+            i0b = TDot.DotAdd(i0b, w, vb);
+            w = Broadcast(l1 + k);
+            i1a = TDot.DotAdd(i1a, w, va);
+            i1b = TDot.DotAdd(i1b, w, vb);
+            w = Broadcast(l2 + k);
+            i2a = TDot.DotAdd(i2a, w, va);
+            i2b = TDot.DotAdd(i2b, w, vb);
+            w = Broadcast(l3 + k);
+            i3a = TDot.DotAdd(i3a, w, va);
+            i3b = TDot.DotAdd(i3b, w, vb);
+        }
+    }
+
+    /// <summary>The K-quants' <c>isum += sc·Σq·a</c> for the tile: row k's sub-block scale <paramref name="sc0"/>..<paramref name="sc3"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddScaled(int sc0, int sc1, int sc2, int sc3,
+        Vector256<int> i0a, Vector256<int> i0b, Vector256<int> i1a, Vector256<int> i1b,
+        Vector256<int> i2a, Vector256<int> i2b, Vector256<int> i3a, Vector256<int> i3b,
+        ref Vector256<int> s0a, ref Vector256<int> s0b, ref Vector256<int> s1a, ref Vector256<int> s1b,
+        ref Vector256<int> s2a, ref Vector256<int> s2b, ref Vector256<int> s3a, ref Vector256<int> s3b)
+    {
+        var sc = Vector256.Create(sc0);
+        s0a += Avx2.MultiplyLow(i0a, sc);
+        s0b += Avx2.MultiplyLow(i0b, sc);
+        sc = Vector256.Create(sc1);
+        s1a += Avx2.MultiplyLow(i1a, sc);
+        s1b += Avx2.MultiplyLow(i1b, sc);
+        sc = Vector256.Create(sc2);
+        s2a += Avx2.MultiplyLow(i2a, sc);
+        s2b += Avx2.MultiplyLow(i2b, sc);
+        sc = Vector256.Create(sc3);
+        s3a += Avx2.MultiplyLow(i3a, sc);
+        s3b += Avx2.MultiplyLow(i3b, sc);
+    }
 
     /// <summary>Four levels at <paramref name="p"/> in every lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<byte> Broadcast(byte* p) => Vector256.Create(Unsafe.ReadUnaligned<int>(p)).AsByte();
-
-    /// <summary>Stores the tile's real rows (<paramref name="rows"/> of 4) for the tokens of groups g0 and (if different) g1.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreTile(in GemmCall c, int rows, int row, int g0, int g1,
-        Vector256<float> f0a, Vector256<float> f0b, Vector256<float> f1a, Vector256<float> f1b,
-        Vector256<float> f2a, Vector256<float> f2b, Vector256<float> f3a, Vector256<float> f3b)
-    {
-        float* y = c.Y + row;
-        int tokens = c.Layout.Tokens;
-        StoreLanes(f0a, y, c.YStride, g0, tokens);
-        if (rows > 1)
-        {
-            StoreLanes(f1a, y + 1, c.YStride, g0, tokens);
-        }
-
-        if (rows > 2)
-        {
-            StoreLanes(f2a, y + 2, c.YStride, g0, tokens);
-        }
-
-        if (rows > 3)
-        {
-            StoreLanes(f3a, y + 3, c.YStride, g0, tokens);
-        }
-
-        if (g1 == g0)
-        {
-            return;
-        }
-
-        StoreLanes(f0b, y, c.YStride, g1, tokens);
-        if (rows > 1)
-        {
-            StoreLanes(f1b, y + 1, c.YStride, g1, tokens);
-        }
-
-        if (rows > 2)
-        {
-            StoreLanes(f2b, y + 2, c.YStride, g1, tokens);
-        }
-
-        if (rows > 3)
-        {
-            StoreLanes(f3b, y + 3, c.YStride, g1, tokens);
-        }
-    }
-
-    /// <summary>Lane i of <paramref name="f"/> is token 8g + i: stored at y[token · stride] for real tokens.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreLanes(Vector256<float> f, float* y, nint stride, int g, int tokens)
-    {
-        int t0 = Lanes * g;
-        int n = Math.Min(Lanes, tokens - t0);
-        float* dst = y + t0 * stride;
-        for (int i = 0; i < n; i++)
-        {
-            dst[i * stride] = f.GetElement(i);
-        }
-    }
 
     // ---------------------------------------------------------------- exact few-token kernel (legacy types)
 
@@ -714,7 +555,7 @@ internal static unsafe class Avx2Gemm<TDot>
         public static byte Offset => 8;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<byte> Levels(byte* block) => Nibbles(block + 2);
+        public static Vector256<byte> Levels(byte* block) => Avx2Levels.Nibbles(block + 2);
 
         /// <summary>ScalarDot.Q4_0Q8_0: <c>sumf += sumi · dx · dy</c>, left to right.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -730,7 +571,7 @@ internal static unsafe class Avx2Gemm<TDot>
         public static byte Offset => 16;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<byte> Levels(byte* block) => Nibbles(block + 6) | FifthBits(Unsafe.ReadUnaligned<uint>(block + 2));
+        public static Vector256<byte> Levels(byte* block) => Avx2Levels.Nibbles(block + 6) | Avx2Levels.FifthBits(Unsafe.ReadUnaligned<uint>(block + 2));
 
         /// <summary>ScalarDot.Q5_0Q8_0: <c>sumf += (dx · dy) · sumi</c>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -752,24 +593,5 @@ internal static unsafe class Avx2Gemm<TDot>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Accumulate(Vector256<float> f, Vector256<int> isum, Vector256<float> dx, Vector256<float> dy) =>
             f + Vector256.ConvertToSingle(isum) * (dx * dy);
-    }
-
-    /// <summary>Sixteen packed bytes as 32 levels: low nibbles (elements 0-15), then high nibbles (16-31).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> Nibbles(byte* p)
-    {
-        var raw = Vector128.Load(p);
-        var hi = Sse2.ShiftRightLogical(raw.AsUInt16(), 4).AsByte();
-        return Vector256.Create(raw, hi) & Vector256.Create((byte)0x0F);
-    }
-
-    /// <summary>The 32 bits of <paramref name="qh"/> spread to bytes: byte j is 0x10 when bit j is set.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> FifthBits(uint qh)
-    {
-        var spread = Avx2.Shuffle(Vector256.Create(qh).AsByte(),
-            Vector256.Create(0x0000_0000_0000_0000UL, 0x0101_0101_0101_0101UL, 0x0202_0202_0202_0202UL, 0x0303_0303_0303_0303UL).AsByte());
-        var bits = Vector256.Create(0x8040_2010_0804_0201UL).AsByte();
-        return Vector256.Equals(spread & bits, bits) & Vector256.Create((byte)0x10);
     }
 }
