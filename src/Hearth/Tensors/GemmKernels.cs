@@ -359,3 +359,30 @@ internal readonly unsafe struct TileRows
 
     public byte* M3 { get; }
 }
+
+/// <summary>The two token groups of a tile in the panel: their qs, scales and aux sums.</summary>
+internal readonly unsafe struct TileGroups
+{
+    public TileGroups(in GemmCall c, int g0, int g1)
+    {
+        var p = c.Layout;
+        Qa = p.Qs(c.PanelData, g0);
+        Qb = p.Qs(c.PanelData, g1);
+        Da = p.D(c.PanelData, g0);
+        Db = p.D(c.PanelData, g1);
+        Ca = p.AuxUnits == 0 ? null : p.Aux(c.PanelData, g0);
+        Cb = p.AuxUnits == 0 ? null : p.Aux(c.PanelData, g1);
+    }
+
+    public byte* Qa { get; }
+
+    public byte* Qb { get; }
+
+    public float* Da { get; }
+
+    public float* Db { get; }
+
+    public int* Ca { get; }
+
+    public int* Cb { get; }
+}

@@ -73,11 +73,9 @@ internal static unsafe class Vector128Gemm<TDot>
         {
             var r = new TileRows(levels, meta, metaRow, cols, q, count);
             float* s0 = (float*)r.M0, s1 = (float*)r.M1, s2 = (float*)r.M2, s3 = (float*)r.M3;
-            var p = c.Layout;
-            byte* qa = p.Qs(c.PanelData, g0);
-            byte* qb = p.Qs(c.PanelData, g1);
-            float* da = p.D(c.PanelData, g0);
-            float* db = p.D(c.PanelData, g1);
+            var t = new TileGroups(c, g0, g1);
+            byte* qa = t.Qa, qb = t.Qb;
+            float* da = t.Da, db = t.Db;
             Vector128<float> f0a = default, f0b = default, f1a = default, f1b = default, f2a = default, f2b = default, f3a = default, f3b = default;
             for (int b = 0; b < cols / 32; b++)
             {
@@ -153,18 +151,12 @@ internal static unsafe class Vector128Gemm<TDot>
         {
             var r = new TileRows(levels, meta, metaRow, cols, q, count);
             int* m0 = (int*)r.M0, m1 = (int*)r.M1, m2 = (int*)r.M2, m3 = (int*)r.M3;
-            var p = c.Layout;
-            byte* qa = p.Qs(c.PanelData, g0);
-            byte* qb = p.Qs(c.PanelData, g1);
-            float* da = p.D(c.PanelData, g0);
-            float* db = p.D(c.PanelData, g1);
-            int* ca = p.Aux(c.PanelData, g0);
-            int* cb = p.Aux(c.PanelData, g1);
+            var t = new TileGroups(c, g0, g1);
+            byte* qa = t.Qa, qb = t.Qb;
+            float* da = t.Da, db = t.Db;
+            int* ca = t.Ca, cb = t.Cb;
             var f = stackalloc Vector128<float>[8];
-            for (int k = 0; k < 8; k++)
-            {
-                f[k] = default;
-            }
+            new Span<Vector128<float>>(f, 8).Clear();
 
             for (int i = 0; i < cols / 256; i++)
             {
@@ -260,16 +252,11 @@ internal static unsafe class Vector128Gemm<TDot>
         {
             var r = new TileRows(levels, meta, metaRow, cols, q, count);
             int* m0 = (int*)r.M0, m1 = (int*)r.M1, m2 = (int*)r.M2, m3 = (int*)r.M3;
-            var p = c.Layout;
-            byte* qa = p.Qs(c.PanelData, g0);
-            byte* qb = p.Qs(c.PanelData, g1);
-            float* da = p.D(c.PanelData, g0);
-            float* db = p.D(c.PanelData, g1);
+            var t = new TileGroups(c, g0, g1);
+            byte* qa = t.Qa, qb = t.Qb;
+            float* da = t.Da, db = t.Db;
             var f = stackalloc Vector128<float>[8];
-            for (int k = 0; k < 8; k++)
-            {
-                f[k] = default;
-            }
+            new Span<Vector128<float>>(f, 8).Clear();
 
             for (int i = 0; i < cols / 256; i++)
             {
