@@ -154,7 +154,10 @@ internal enum GemmIsa
     /// <summary>None: every batch goes through the row kernels (the scalar reference is the row kernels themselves).</summary>
     None,
 
-    /// <summary>Cross-platform <see cref="Vector128"/> code (four tokens per vector).</summary>
+    /// <summary>
+    /// Cross-platform <see cref="Vector128"/> code (four tokens per vector): the 128-bit family's reference instance,
+    /// run by the tests; never picked, since the portable row kernels are faster where it would be.
+    /// </summary>
     Portable,
 
     /// <summary>Arm NEON (A64): <c>smull</c> + <c>saddlp</c> + <c>addp</c> four-byte dot products.</summary>
@@ -173,7 +176,8 @@ internal enum GemmIsa
 /// <summary>
 /// Picks the batch kernels for this machine. The order differs from <see cref="KernelIsas"/>: .NET 10 exposes
 /// <c>vpdpbusd</c> only on 256-bit registers (AVX-VNNI), and one <c>vpdpbusd</c> does the work of the two instructions
-/// the 512-bit path needs, so on a machine with both, AVX-VNNI is the faster GEMM.
+/// a 512-bit path needs, so on a machine with both, AVX-VNNI is the faster GEMM; a machine with AVX-512 and no
+/// AVX-VNNI runs the AVX2 GEMM. Without AVX2 or A64 NEON there is none (<see cref="GemmIsa.None"/>).
 /// </summary>
 internal static class GemmIsas
 {
@@ -228,11 +232,9 @@ internal static class GemmIsas
         {
             return Dp.IsSupported ? GemmIsa.AdvSimdDp : GemmIsa.AdvSimd;
         }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            return GemmIsa.Portable;
-        }
 
+        // Portable Vector128 has no four-byte group dot product: built from widening multiplies and shifts it runs at
+        // less than half the speed of the portable row kernels (x86 SSE), so such machines keep the row kernels.
         return GemmIsa.None;
     }
 }

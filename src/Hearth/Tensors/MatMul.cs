@@ -451,8 +451,7 @@ internal sealed unsafe class MatMulJob : IChunkedComputeWork
 
     /// <summary>
     /// Outputs of weight rows [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) for every token: the GEMM over the
-    /// part's panel, the exact few-token kernels eight rows at a time, or the row kernels (one row per call; a batch in
-    /// rows groups of about <see cref="TileWeightBytes"/>, each group met by four tokens per kernel call).
+    /// part's panel, the exact few-token kernels eight rows at a time, or the row kernels.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ComputeRows(in MatMulPart part, int rowStart, int rowEnd, int cols, int nTokens, byte* scratch)
@@ -496,7 +495,18 @@ internal sealed unsafe class MatMulJob : IChunkedComputeWork
             return;
         }
 
-        var kernels = part.Traits.Kernels;
+        ComputeRows(part.Traits.Kernels, weights, rowBytes, rowStart, rowEnd, rows, cols, act, actRowBytes, nTokens, y);
+    }
+
+    /// <summary>
+    /// The row-kernel path of <see cref="ComputeRows(in MatMulPart, int, int, int, int, byte*)"/> for any kernels: one
+    /// token, one row per call; a batch, rows in groups of about <see cref="TileWeightBytes"/>, each group met by four
+    /// tokens per kernel call.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ComputeRows(RowKernels kernels, byte* weights, long rowBytes, int rowStart, int rowEnd, int rows, int cols,
+        byte* act, nint actRowBytes, int nTokens, float* y)
+    {
         if (nTokens == 1)
         {
             var one = kernels.One;
