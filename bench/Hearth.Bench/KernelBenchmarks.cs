@@ -12,6 +12,7 @@ namespace Hearth.Bench;
 // Kernel micro-benchmarks, per weight type and per instruction-set path. Quick runs, e.g.:
 //   dotnet run -c Release --project bench/Hearth.Bench -- --filter '*RowKernel*' --anyCategories matvec
 //   dotnet run -c Release --project bench/Hearth.Bench -- --filter '*MatVec*'
+//   dotnet run -c Release --project bench/Hearth.Bench -- --filter '*GemmBenchmarks*'
 // The "GB/s" column is weight bytes read per second; "GFLOP/s" counts a multiply-add as two operations.
 
 /// <summary>One weight type × one instruction-set path of the row kernels, called directly (no pool, no dispatch).</summary>
@@ -69,8 +70,8 @@ public class MatVecBenchmarks
     public void Setup()
     {
         _weights = KernelBench.RandomWeights(Type, Rows, Cols);
-        _x = KernelBench.RandomFloats(Cols * 8, seed: 2);
-        _y = new float[Rows * 8];
+        _x = KernelBench.RandomFloats(Cols * 128, seed: 2);
+        _y = new float[Rows * 128];
         _pool = new ComputePool(Threads);
     }
 
@@ -83,7 +84,105 @@ public class MatVecBenchmarks
 
     [Benchmark]
     [WeightBytes(Rows, Cols, Tokens = 8)]
-    public void Batch8() => MatMul.Multiply(_weights, Type, Rows, Cols, _x, 8, _y, _pool);
+    public void Batch8() => MatMul.Multiply(_weights, Type, Rows, Cols, _x.AsSpan(0, 8 * Cols), 8, _y, _pool);
+
+    /// <summary>A prompt batch: the GEMM for the types that have one.</summary>
+    [Benchmark]
+    [WeightBytes(Rows, Cols, Tokens = 128)]
+    public void Batch128() => MatMul.Multiply(_weights, Type, Rows, Cols, _x, 128, _y, _pool);
+}
+
+/// <summary>
+/// One weight type × one instruction-set path of the batch kernels, called directly: the prompt GEMM over a ready
+/// token panel (128 tokens), and the exact few-token kernel (one token) of the 32-element block types.
+/// </summary>
+[Config(typeof(KernelConfig))]
+public unsafe class GemmBenchmarks
+{
+    private const int Rows = 1024, Cols = 4096, Tokens = 128;
+    private byte[] _weights = [];
+    private byte[] _act = [];
+    private byte[] _panel = [];
+    private byte[] _scratch = [];
+    private float[] _y = [];
+    private GemmKernels _kernels;
+    private TokenPanel _layout;
+    private int _actRowBytes;
+
+    [Params(GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q6_K)]
+    public GgmlType Type { get; set; }
+
+    [ParamsSource(nameof(Isas))]
+    public string Isa { get; set; } = "";
+
+    public static IEnumerable<string> Isas => GemmIsas.Supported.Where(i => i != GemmIsa.None).Select(i => i.ToString());
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var traits = TypeTraits.Get(Type);
+        _kernels = GemmIsas.Get(Enum.Parse<GemmIsa>(Isa), Type);
+        _weights = GC.AllocateArray<byte>((int)Quants.RowBytes(Type, (long)Rows * Cols), pinned: true);
+        KernelBench.RandomWeights(Type, Rows, Cols).CopyTo(_weights, 0);
+        _actRowBytes = (int)Quants.RowBytes(traits.VecDotType, Cols);
+        _act = GC.AllocateArray<byte>(_actRowBytes * Tokens, pinned: true);
+        MatMul.ConvertActivations(traits, TypeTraits.Get(traits.VecDotType), KernelBench.RandomFloats(Cols * Tokens, seed: 7), Cols, Tokens, _act, _actRowBytes);
+        _y = GC.AllocateArray<float>(Rows * Tokens, pinned: true);
+        _scratch = GC.AllocateArray<byte>((int)Math.Max(1, _kernels.ScratchBytes(Cols)), pinned: true);
+        _layout = _kernels.Panel(traits.VecDotType, Tokens, Cols);
+        _panel = GC.AllocateArray<byte>((int)_layout.TotalBytes, pinned: true);
+        byte* p = (byte*)Unsafe.AsPointer(ref _panel[0]);
+        for (int t = 0; t < Tokens; t++)
+        {
+            _layout.AddToken(p, t, (byte*)Unsafe.AsPointer(ref _act[t * _actRowBytes]));
+        }
+
+        _layout.ClearPadding(p);
+    }
+
+    /// <summary>Prompt: 1024 × 4096 weights times 128 tokens (a type without a GEMM on this path runs nothing).</summary>
+    [Benchmark]
+    [WeightBytes(Rows, Cols, Tokens = Tokens)]
+    public void Prompt128()
+    {
+        if (!_kernels.HasGemm)
+        {
+            return;
+        }
+
+        var call = new GemmCall
+        {
+            W = (byte*)Unsafe.AsPointer(ref _weights[0]),
+            RowBytes = Quants.RowBytes(Type, Cols),
+            Cols = Cols,
+            Layout = _layout,
+            PanelData = (byte*)Unsafe.AsPointer(ref _panel[0]),
+            Y = (float*)Unsafe.AsPointer(ref _y[0]),
+            YStride = Rows,
+            Scratch = (byte*)Unsafe.AsPointer(ref _scratch[0]),
+        };
+        _kernels.Gemm(call, 0, Rows);
+    }
+
+    /// <summary>Decode: the exact few-token kernel, eight rows per call, one token (K-quants run nothing: their row kernels are exact).</summary>
+    [Benchmark]
+    [WeightBytes(Rows, Cols, Tokens = 1)]
+    public void Decode()
+    {
+        if (_kernels.Rows.IsEmpty)
+        {
+            return;
+        }
+
+        byte* w = (byte*)Unsafe.AsPointer(ref _weights[0]);
+        byte* a = (byte*)Unsafe.AsPointer(ref _act[0]);
+        float* y = (float*)Unsafe.AsPointer(ref _y[0]);
+        long rowBytes = Quants.RowBytes(Type, Cols);
+        for (int r = 0; r < Rows; r += RowsKernels.Width)
+        {
+            _kernels.Rows.Run(1, w + r * rowBytes, (nint)rowBytes, RowsKernels.Width, a, _actRowBytes, Cols, y + r, Rows);
+        }
+    }
 }
 
 /// <summary>Activation quantization (what every matmul does to its input first), per format and path, for 4096 floats.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime;
 using Hearth.Gguf;
 using Hearth.Models;
 using Hearth.Quantization;
@@ -19,8 +20,15 @@ public sealed record ModelBenchmarkOptions
     /// <summary>Thread counts; the model is loaded once per count.</summary>
     public IReadOnlyList<int> Threads { get; init; } = [Math.Min(Environment.ProcessorCount, ThreadCounts.Max)];
 
-    /// <summary>Timed runs of each test (after one untimed warm-up).</summary>
+    /// <summary>Timed runs of each test (after the untimed warm-up, see <see cref="MaxWarmupRuns"/>).</summary>
     public int Repetitions { get; init; } = 3;
+
+    /// <summary>
+    /// Most untimed warm-up runs of each test. Warm-up repeats until a run compiles no new methods, that is until the JIT
+    /// has replaced the quick first-call code with optimised code, so the timed runs measure the steady state a
+    /// long-running process sees (as the native reference measures from its first run). At least one run.
+    /// </summary>
+    public int MaxWarmupRuns { get; init; } = 6;
 
     /// <summary>Seed of the random token ids fed to the model.</summary>
     public ulong Seed { get; init; } = 1234;
@@ -44,6 +52,7 @@ public sealed record ModelBenchmarkOptions
         if (GenerateTokens is < 0 or > 1 << 16) throw new ArgumentException($"generated tokens {GenerateTokens} is outside 0..65536");
         if (PromptTokens == 0 && GenerateTokens == 0) throw new ArgumentException("nothing to measure: prompt and generated tokens are both 0");
         if (Repetitions is < 1 or > 1000) throw new ArgumentException($"repetitions {Repetitions} is outside 1..1000");
+        if (MaxWarmupRuns is < 1 or > 100) throw new ArgumentException($"warm-up runs {MaxWarmupRuns} is outside 1..100");
         ThreadCounts.Validate(Threads);
         if (ReadBandwidthGBps != null)
         {
@@ -99,8 +108,9 @@ public sealed record ModelBenchmarkReport(BenchmarkedModel Model, int PromptToke
 /// <summary>
 /// Measures a model's speed the way llama-bench does: <c>pp</c>, a prompt of random tokens evaluated as one batch, and
 /// <c>tg</c>, random tokens evaluated one at a time from an empty context, each repeated and reported as tokens per
-/// second (mean ± standard deviation). Decode results also say how close they come to the memory's read bandwidth.
-/// Times only <see cref="Transformer.Forward"/>: no tokenizer, no sampling.
+/// second (mean ± standard deviation), after warm-up runs that let the JIT settle
+/// (<see cref="ModelBenchmarkOptions.MaxWarmupRuns"/>). Decode results also say how close they come to the memory's read
+/// bandwidth. Times only <see cref="Transformer.Forward"/>: no tokenizer, no sampling.
 /// </summary>
 public static class ModelBenchmark
 {
@@ -167,16 +177,22 @@ public static class ModelBenchmark
         {
             var prompt = Enumerable.Range(0, p).Select(_ => RandomToken()).ToArray();
             var state = model.CreateState(p, batchSize: p);
+            void Prompt()
+            {
+                state.Reset();
+                transformer.Forward(state, prompt, logits, allLogits: false, model.Pool);
+            }
+
+            WarmUp(Prompt, options.MaxWarmupRuns, $"pp{p} on {threads} thread(s)", progress, cancellation);
             var samples = new double[options.Repetitions];
-            for (int rep = -1; rep < options.Repetitions; rep++)
+            for (int rep = 0; rep < options.Repetitions; rep++)
             {
                 cancellation.ThrowIfCancellationRequested();
-                progress?.Report(rep < 0 ? $"pp{p} on {threads} thread(s): warm-up" : $"pp{p} on {threads} thread(s): run {rep + 1}/{options.Repetitions}");
-                state.Reset();
+                progress?.Report($"pp{p} on {threads} thread(s): run {rep + 1}/{options.Repetitions}");
                 sw.Restart();
-                transformer.Forward(state, prompt, logits, allLogits: false, model.Pool);
+                Prompt();
                 sw.Stop();
-                if (rep >= 0) samples[rep] = p / sw.Elapsed.TotalSeconds;
+                samples[rep] = p / sw.Elapsed.TotalSeconds;
             }
 
             results.Add(new ModelBenchmarkResult($"pp{p}", threads, p, samples, null));
@@ -187,17 +203,22 @@ public static class ModelBenchmark
         {
             var tokens = Enumerable.Range(0, n).Select(_ => RandomToken()).ToArray();
             var state = model.CreateState(n, batchSize: 1);
+            void Generate()
+            {
+                state.Reset();
+                for (int i = 0; i < n; i++) transformer.Forward(state, tokens.AsSpan(i, 1), logits, allLogits: false, model.Pool);
+            }
+
+            WarmUp(Generate, options.MaxWarmupRuns, $"tg{n} on {threads} thread(s)", progress, cancellation);
             var samples = new double[options.Repetitions];
-            for (int rep = -1; rep < options.Repetitions; rep++)
+            for (int rep = 0; rep < options.Repetitions; rep++)
             {
                 cancellation.ThrowIfCancellationRequested();
-                progress?.Report(rep < 0 ? $"tg{n} on {threads} thread(s): warm-up" : $"tg{n} on {threads} thread(s): run {rep + 1}/{options.Repetitions}");
-                state.Reset();
-                int count = rep < 0 ? 1 : n;
+                progress?.Report($"tg{n} on {threads} thread(s): run {rep + 1}/{options.Repetitions}");
                 sw.Restart();
-                for (int i = 0; i < count; i++) transformer.Forward(state, tokens.AsSpan(i, 1), logits, allLogits: false, model.Pool);
+                Generate();
                 sw.Stop();
-                if (rep >= 0) samples[rep] = n / sw.Elapsed.TotalSeconds;
+                samples[rep] = n / sw.Elapsed.TotalSeconds;
             }
 
             DecodeEfficiency? efficiency = bandwidthGBps is { } gbps
@@ -207,6 +228,25 @@ public static class ModelBenchmark
         }
 
         return results;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="test"/> untimed until a run compiles no new methods (the JIT's tiering has settled), at most
+    /// <paramref name="maxRuns"/> times.
+    /// </summary>
+    private static void WarmUp(Action test, int maxRuns, string label, IProgress<string>? progress, CancellationToken cancellation)
+    {
+        for (int run = 1; run <= maxRuns; run++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            progress?.Report($"{label}: warm-up {run}");
+            long compiled = JitInfo.GetCompiledMethodCount();
+            test();
+            if (JitInfo.GetCompiledMethodCount() == compiled)
+            {
+                return;
+            }
+        }
     }
 
     /// <summary>

@@ -164,6 +164,12 @@ public sealed class KvCache
         TensorPrimitives.MultiplyAdd(wide, (float)(Half)w, acc, acc);
     }
 
+    /// <summary>Layer <paramref name="layer"/>'s keys, [Context][KeyWidth], or null for an F16 cache.</summary>
+    internal float[]? Keys32(int layer) => _k32?[layer];
+
+    /// <summary>Layer <paramref name="layer"/>'s values, [Context][ValueWidth], or null for an F16 cache.</summary>
+    internal float[]? Values32(int layer) => _v32?[layer];
+
     /// <summary>Rounds a query to F16 values in place when the cache is F16 (a no-op for F32).</summary>
     public void PrepareQuery(Span<float> q)
     {

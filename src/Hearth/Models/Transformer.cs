@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using Hearth.Models.Blocks;
 using Hearth.Tensors;
 
@@ -218,6 +219,7 @@ public sealed class Transformer
     /// Runs a batch of rows through every layer. With no <paramref name="seqs"/>, the rows are consecutive positions of
     /// <paramref name="s"/>; otherwise row t is the next position of seqs[t] and <paramref name="s"/> is only scratch.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardBatch(InferenceState s, ReadOnlySpan<InferenceState> seqs, ReadOnlySpan<int> tokens, Span<float> output, Output kind, bool lastChunk, ComputePool? pool)
     {
         int n = tokens.Length;
@@ -258,6 +260,7 @@ public sealed class Transformer
         if (Spec.FinalSoftCap > 0) Activations.SoftCap(outLogits, Spec.FinalSoftCap);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Attention(InferenceState s, ReadOnlySpan<InferenceState> seqs, LayerWeights layer, int l, Span<float> x, Span<float> xb, int n, int pos0, ComputePool? pool)
     {
         int e = Hp.EmbeddingLength;
@@ -316,8 +319,7 @@ public sealed class Transformer
             }
 
             var (seq, pos) = seqs.IsEmpty ? (s, pos0 + t) : (seqs[t], seqs[t].Position);
-            layer.Rope.Apply(qt, hd, pos);
-            layer.Rope.Apply(kt, hd, pos);
+            layer.Rope.Apply(qt, kt, hd, pos);
             seq.Cache.Store(l, pos, kt, vt);
         }
 
@@ -344,6 +346,7 @@ public sealed class Transformer
     }
 
     /// <summary>Attention of n query rows (in s.Q) at positions pos0.. of s's cache, into s.AttnOut.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SelfAttention(InferenceState s, LayerWeights layer, int l, Span<float> q, int n, int pos0, ComputePool? pool)
     {
         s.Cache.PrepareQuery(q);
@@ -357,6 +360,7 @@ public sealed class Transformer
     /// <summary>Multiply-adds (per q·k or weight·v pass) below which attention runs on the calling thread.</summary>
     private const long InlineAttentionWork = 1L << 16;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void FeedForward(InferenceState s, LayerWeights layer, Span<float> x, Span<float> xb, int n, ComputePool? pool)
     {
         int e = Hp.EmbeddingLength;
@@ -392,6 +396,7 @@ public sealed class Transformer
     /// y = W·x for n rows of x, plus, for every adapter active in the state that targets W,
     /// factor · B·(A·x) (LoRA applied at run time).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Project(InferenceState s, Weight w, ReadOnlySpan<float> x, int n, Span<float> y, ComputePool? pool)
     {
         w.Multiply(x, n, y, pool);
@@ -414,6 +419,7 @@ public sealed class Transformer
     private static bool CanFuse(InferenceState s, ComputePool? pool) => pool != null && s.Adapters.Length == 0;
 
     /// <summary>y0 = W0·x, y1 = W1·x (and y2 = W2·x when <paramref name="w2"/> is given) as one pool job; same results as three <see cref="Project"/> calls without adapters.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ProjectFused(ComputePool pool, ReadOnlySpan<float> x, int n, Weight w0, Span<float> y0, Weight w1, Span<float> y1, Weight? w2, Span<float> y2)
     {
         if (w1.Cols != w0.Cols || (w2 != null && w2.Cols != w0.Cols))
@@ -431,12 +437,14 @@ public sealed class Transformer
     }
 
     /// <summary>RMS-normalises each of n rows of width <paramref name="width"/>, scaled by the weight (in place, or into dst).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void NormRows(Span<float> src, ReadOnlySpan<float> weight, int n, int width, Span<float> dst = default)
     {
         if (dst.IsEmpty) dst = src;
         for (int t = 0; t < n; t++) RmsNorm.Apply(src.Slice(t * width, width), weight, dst.Slice(t * width, width), Hp.RmsEpsilon);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Add(Span<float> acc, ReadOnlySpan<float> v) => TensorPrimitives.Add(acc, v, acc);
 }
 

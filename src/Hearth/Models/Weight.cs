@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Hearth.Gguf;
 using Hearth.Tensors;
@@ -49,6 +50,7 @@ public sealed unsafe class Weight
     }
 
     /// <summary>Dequantizes one row into <paramref name="dst"/> (length <see cref="Cols"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ReadRow(int row, Span<float> dst)
     {
         if ((uint)row >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(row), $"row {row} of '{Name}' (rows: {Rows})");

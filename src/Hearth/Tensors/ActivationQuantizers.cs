@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Hearth.Tensors.Portable;
 using Hearth.Tensors.Scalar;
 using Hearth.Tensors.X86;
@@ -39,6 +40,7 @@ internal static unsafe class ActivationQuantizers
         };
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run(ReadOnlySpan<float> src, Span<byte> dst, int block, delegate*<float*, byte*, int, void> quantize)
     {
         int n = src.Length / block * block;

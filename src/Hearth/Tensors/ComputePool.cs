@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 
 namespace Hearth.Tensors;
 
@@ -79,6 +81,7 @@ public sealed class ComputePool : IDisposable
     private int _runningThreadId;
     private List<Exception>? _errors;
     private byte[] _scratch = [];
+    private byte[][] _workerScratch = [];
     private MatMulJob? _matMulJob;
     private ActivationJob? _activationJob;
     private ForJob? _forJob;
@@ -206,6 +209,7 @@ public sealed class ComputePool : IDisposable
             }
 
             _scratch = [];
+            _workerScratch = [];
             _matMulJob = null;
             _activationJob = null;
             _forJob = null;
@@ -238,6 +242,39 @@ public sealed class ComputePool : IDisposable
         return _scratch;
     }
 
+    /// <summary>
+    /// Worker <paramref name="worker"/>'s own scratch (pinned), grown to at least <paramref name="bytes"/>: only that
+    /// worker touches it, from inside a job. Its address is stable until it grows.
+    /// </summary>
+    internal unsafe byte* WorkerScratch(int worker, long bytes)
+    {
+        var all = _workerScratch;
+        if (all.Length != _threadCount)
+        {
+            // Sized on the caller's thread (worker 0) before any worker can ask: see MatMulJob.Set.
+            throw new InvalidOperationException("worker scratch is not set up");
+        }
+
+        var mine = all[worker];
+        if (mine.Length < bytes)
+        {
+            mine = all[worker] = GC.AllocateUninitializedArray<byte>(checked((int)bytes), pinned: true);
+        }
+
+        return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(mine));
+    }
+
+    /// <summary>Makes sure every worker has a scratch slot (called by the caller before a job that uses <see cref="WorkerScratch"/>).</summary>
+    internal void EnsureWorkerScratch()
+    {
+        if (_workerScratch.Length != _threadCount)
+        {
+            var all = new byte[_threadCount][];
+            Array.Fill(all, []);
+            _workerScratch = all;
+        }
+    }
+
     /// <summary>The pool's reusable matmul job; valid while the caller holds <see cref="EnterExclusive"/>.</summary>
     internal MatMulJob MatMulJob => _matMulJob ??= new MatMulJob();
 
@@ -248,6 +285,7 @@ public sealed class ComputePool : IDisposable
     internal ActivationJob ActivationJob => _activationJob ??= new ActivationJob();
 
     /// <summary>Runs a job; the caller holds <see cref="EnterExclusive"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void RunLocked(IComputeWork work)
     {
         _running = true;
@@ -322,6 +360,7 @@ public sealed class ComputePool : IDisposable
     /// (interlocked) before it looks at the announcement, so one of them always sees the other, and the pulse is sent under
     /// the gate the caller waits on. Nothing here allocates.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WaitForWorkers(int expected)
     {
         if (Volatile.Read(ref _finished) == expected)
@@ -351,6 +390,7 @@ public sealed class ComputePool : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WorkerLoop(int index)
     {
         long seen = 0;
@@ -388,6 +428,7 @@ public sealed class ComputePool : IDisposable
     }
 
     /// <summary>Counts this worker into job <paramref name="generation"/> unless the caller has closed it (or moved on).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TryEnter(long generation)
     {
         while (true)
@@ -405,6 +446,7 @@ public sealed class ComputePool : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long WaitForNextGeneration(long seen)
     {
         long g = Volatile.Read(ref _generation);

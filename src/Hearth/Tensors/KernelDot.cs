@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Hearth.Tensors;
@@ -35,6 +36,7 @@ internal static unsafe class KernelDot
     /// Converts float activations to the kernel format of <paramref name="weightType"/>: the pairing type's quantizer, or
     /// for F16 / BF16 weights a round trip through half / bfloat16 that keeps float storage.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ConvertActivations(GgmlType weightType, QuantizeRowKernel pairQuantize, ReadOnlySpan<float> src, Span<byte> dst)
     {
         switch (weightType)

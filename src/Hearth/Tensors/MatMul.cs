@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Hearth.Tensors;
@@ -91,6 +92,7 @@ public static class MatMul
         return type == GgmlType.F32 ? 0 : GgmlTypes.Get(traits.KernelActType).RowBytes(cols) * nTokens;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void MultiplyCore(byte* weights, long weightBytes, GgmlType type, int rows, int cols, ReadOnlySpan<float> x,
         int nTokens, Span<float> y, Span<byte> scratch, bool useScratch, ComputePool? pool)
     {
@@ -138,22 +140,38 @@ public static class MatMul
             return;
         }
 
-        if (actBytes > Array.MaxLength)
+        // A prompt batch on a type with a GEMM also lays the converted activations out token-interleaved (the panel).
+        bool gemm = UsesGemm(traits, nTokens);
+        var layout = gemm ? traits.Batch.Panel(traits.VecDotType, nTokens, cols) : default;
+        long panelBytes = gemm ? layout.TotalBytes : 0;
+        long ownBytes = (useScratch ? 0 : actBytes) + panelBytes;
+        if (ownBytes > Array.MaxLength)
         {
-            throw new ArgumentException($"the converted activations ({actBytes} bytes) exceed the largest buffer; split the batch", nameof(nTokens));
+            throw new ArgumentException($"the converted activations ({ownBytes} bytes) exceed the largest buffer; split the batch", nameof(nTokens));
         }
 
         if (pool is null)
         {
-            byte[]? rented = null;
+            long workBytes = gemm ? traits.Batch.ScratchBytes(cols) : 0;
+            byte[]? rented = ownBytes + workBytes > 0 ? ArrayPool<byte>.Shared.Rent((int)(ownBytes + workBytes)) : null;
             try
             {
-                Span<byte> act = inPlace ? default : useScratch ? scratch : (rented = ArrayPool<byte>.Shared.Rent((int)actBytes));
+                Span<byte> own = rented;
+                Span<byte> act = inPlace ? default : useScratch ? scratch : own[..(int)actBytes];
+                Span<byte> rest = inPlace || useScratch ? own : own[(int)actBytes..];
                 ReadOnlySpan<byte> converted = ConvertActivations(traits, pairTraits, x, cols, nTokens, act, actRowBytes);
                 fixed (byte* a = converted)
+                fixed (byte* r = rest)
                 fixed (float* yp = y)
                 {
-                    MatMulJob.ComputeRows(traits.Kernels, weights, rowBytes, 0, rows, rows, cols, a, actRowBytes, nTokens, yp);
+                    var part = new MatMulPart(traits, weights, rowBytes, rows, a, actRowBytes, yp, gemm, layout, r);
+                    if (gemm)
+                    {
+                        BuildPanel(part, nTokens, 0, nTokens);
+                        layout.ClearPadding(r);
+                    }
+
+                    MatMulJob.ComputeRows(part, 0, rows, cols, nTokens, r + panelBytes);
                 }
             }
             finally
@@ -169,36 +187,22 @@ public static class MatMul
 
         using (pool.EnterExclusive())
         {
-            Span<byte> act = inPlace ? default : useScratch ? scratch : pool.Scratch((int)actBytes);
+            var own = pool.Scratch((int)ownBytes);
             fixed (float* xp = x)
-            fixed (byte* ap = act)
+            fixed (byte* op = own)
+            fixed (byte* sp = scratch)
             fixed (float* yp = y)
             {
-                byte* a = inPlace ? (byte*)xp : ap;
+                byte* a = inPlace ? (byte*)xp : useScratch ? sp : op;
+                byte* panel = useScratch ? op : op + actBytes;
+                var part = new MatMulPart(traits, weights, rowBytes, rows, a, actRowBytes, yp, gemm, layout, panel);
                 if (!inPlace)
                 {
-                    if (nTokens > 1 && pool.ThreadCount > 1)
-                    {
-                        // A prompt batch: each worker converts whole token rows (the same bytes as one thread would).
-                        var convert = pool.ActivationJob;
-                        convert.Set(traits, pairTraits, xp, cols, nTokens, ap, actRowBytes);
-                        try
-                        {
-                            pool.RunLocked(convert);
-                        }
-                        finally
-                        {
-                            convert.Clear();
-                        }
-                    }
-                    else
-                    {
-                        ConvertActivations(traits, pairTraits, x, cols, nTokens, act, actRowBytes);
-                    }
+                    Convert(pool, part, pairTraits, xp, cols, nTokens);
                 }
 
                 var job = pool.MatMulJob;
-                job.Set(traits.Kernels, weights, rowBytes, rows, cols, a, actRowBytes, nTokens, yp);
+                job.Set(pool, part, cols, nTokens);
                 try
                 {
                     pool.RunLocked(job);
@@ -211,7 +215,57 @@ public static class MatMul
         }
     }
 
+    /// <summary>True when a batch of <paramref name="nTokens"/> goes through the GEMM of the type's batch kernels.</summary>
+    internal static bool UsesGemm(TypeTraits traits, int nTokens) => nTokens >= GemmKernels.MinGemmTokens && traits.Batch.HasGemm;
+
+    /// <summary>
+    /// Converts the activations of <paramref name="part"/> (and lays them into its panel when it uses the GEMM): a batch in
+    /// parallel, each worker taking whole token rows (the same bytes as one thread would write).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void Convert(ComputePool pool, in MatMulPart part, TypeTraits pair, float* x, int cols, int nTokens)
+    {
+        if (nTokens > 1 && pool.ThreadCount > 1)
+        {
+            var convert = pool.ActivationJob;
+            convert.Set(part, pair, x, cols, nTokens);
+            try
+            {
+                pool.RunLocked(convert);
+            }
+            finally
+            {
+                convert.Clear();
+            }
+        }
+        else
+        {
+            ConvertActivations(part.Traits, pair, new ReadOnlySpan<float>(x, nTokens * cols), cols, nTokens,
+                new Span<byte>(part.Act, part.ActRowBytes * nTokens), part.ActRowBytes);
+            if (part.Gemm)
+            {
+                BuildPanel(part, nTokens, 0, nTokens);
+            }
+        }
+
+        if (part.Gemm)
+        {
+            part.Layout.ClearPadding(part.Panel);
+        }
+    }
+
+    /// <summary>Lays tokens [start, end) of the converted rows into the panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void BuildPanel(in MatMulPart part, int nTokens, int start, int end)
+    {
+        for (int t = start; t < end; t++)
+        {
+            part.Layout.AddToken(part.Panel, t, part.Act + (long)t * part.ActRowBytes);
+        }
+    }
+
     /// <summary>Converts each activation row to the kernel format; F32 weights read the floats in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static ReadOnlySpan<byte> ConvertActivations(TypeTraits traits, TypeTraits pair, ReadOnlySpan<float> x, int cols, int nTokens,
         Span<byte> act, int actRowBytes)
     {
@@ -229,46 +283,88 @@ public static class MatMul
     }
 }
 
+/// <summary>One weight matrix of a matmul job, with its converted activations (and panel) and its outputs.</summary>
+internal readonly unsafe struct MatMulPart
+{
+    public MatMulPart(TypeTraits traits, byte* weights, long rowBytes, int rows, byte* act, int actRowBytes, float* y, bool gemm, TokenPanel layout, byte* panel)
+    {
+        Traits = traits;
+        Weights = weights;
+        RowBytes = rowBytes;
+        Rows = rows;
+        Act = act;
+        ActRowBytes = actRowBytes;
+        Y = y;
+        Gemm = gemm;
+        Layout = layout;
+        Panel = panel;
+    }
+
+    public TypeTraits Traits { get; }
+
+    public byte* Weights { get; }
+
+    public long RowBytes { get; }
+
+    public int Rows { get; }
+
+    /// <summary>Converted activation rows (kernel format), <see cref="ActRowBytes"/> apart.</summary>
+    public byte* Act { get; }
+
+    public int ActRowBytes { get; }
+
+    /// <summary>[nTokens, Rows] outputs.</summary>
+    public float* Y { get; }
+
+    /// <summary>True when the part runs the GEMM over <see cref="Panel"/>.</summary>
+    public bool Gemm { get; }
+
+    public TokenPanel Layout { get; }
+
+    public byte* Panel { get; }
+}
+
 /// <summary>Conversion of a batch of activation rows to the kernel format: whole rows, handed out one at a time.</summary>
 internal sealed unsafe class ActivationJob : IChunkedComputeWork
 {
     private int _next;
-    private TypeTraits? _traits;
+    private MatMulPart _part;
     private TypeTraits? _pair;
     private float* _x;
     private int _cols;
     private int _nTokens;
-    private byte* _act;
-    private int _actRowBytes;
 
-    public void Set(TypeTraits traits, TypeTraits pair, float* x, int cols, int nTokens, byte* act, int actRowBytes)
+    public void Set(in MatMulPart part, TypeTraits pair, float* x, int cols, int nTokens)
     {
-        _traits = traits;
+        _part = part;
         _pair = pair;
         _x = x;
         _cols = cols;
         _nTokens = nTokens;
-        _act = act;
-        _actRowBytes = actRowBytes;
         _next = 0;
     }
 
     public void Clear()
     {
-        _traits = null;
+        _part = default;
         _pair = null;
         _x = null;
-        _act = null;
     }
 
+[MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute(int workerIndex, int workerCount)
     {
         int cols = _cols;
+        int rowBytes = _part.ActRowBytes;
         int t;
         while ((t = Interlocked.Increment(ref _next) - 1) < _nTokens)
         {
-            KernelDot.ConvertActivations(_traits!.Type, _pair!.Quantize, new ReadOnlySpan<float>(_x + (long)t * cols, cols),
-                new Span<byte>(_act + (long)t * _actRowBytes, _actRowBytes));
+            byte* row = _part.Act + (long)t * rowBytes;
+            KernelDot.ConvertActivations(_part.Traits.Type, _pair!.Quantize, new ReadOnlySpan<float>(_x + (long)t * cols, cols), new Span<byte>(row, rowBytes));
+            if (_part.Gemm)
+            {
+                _part.Layout.AddToken(_part.Panel, t, row);
+            }
         }
     }
 }
@@ -286,52 +382,61 @@ internal sealed unsafe class MatMulJob : IChunkedComputeWork
     /// </summary>
     private const long TileWeightBytes = 32 * 1024;
 
-    private RowKernels _kernels;
-    private byte* _weights;
-    private long _rowBytes;
-    private int _rows;
+    private ComputePool? _pool;
+    private MatMulPart _part;
     private int _cols;
-    private byte* _act;
-    private int _actRowBytes;
     private int _nTokens;
-    private float* _y;
+    private int _chunk;
     private int _nextRow;
 
-    public void Set(RowKernels kernels, byte* weights, long rowBytes, int rows, int cols, byte* act, int actRowBytes, int nTokens, float* y)
+    public void Set(ComputePool pool, in MatMulPart part, int cols, int nTokens)
     {
-        _kernels = kernels;
-        _weights = weights;
-        _rowBytes = rowBytes;
-        _rows = rows;
+        _pool = pool;
+        _part = part;
         _cols = cols;
-        _act = act;
-        _actRowBytes = actRowBytes;
         _nTokens = nTokens;
-        _y = y;
+        _chunk = Chunk(part, part.Rows, cols, pool.ThreadCount);
         _nextRow = 0;
+        if (part.Gemm)
+        {
+            pool.EnsureWorkerScratch();
+        }
     }
 
     public void Clear()
     {
-        _kernels = default;
-        _weights = null;
-        _act = null;
-        _y = null;
+        _pool = null;
+        _part = default;
     }
 
+    /// <summary>
+    /// Rows per hand-out for <paramref name="rows"/> rows of <paramref name="part"/>'s kind over <paramref name="workers"/>:
+    /// about eight chunks per worker (small enough to balance, and to bound what a worker the system deschedules holds
+    /// up; large enough that the counter is not contended), in whole tiles of the kernel that runs them.
+    /// </summary>
+    internal static int Chunk(in MatMulPart part, int rows, int cols, int workers)
+    {
+        int chunk = Math.Max(1, rows / (workers * 8));
+        if (part.Gemm)
+        {
+            return Math.Clamp((chunk + 3) / 4 * 4, 8, part.Traits.Batch.RowBlock(cols));
+        }
+
+        return part.Traits.Batch.Rows.IsEmpty ? chunk : Math.Max(RowsKernels.Width, (chunk + 7) / 8 * 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute(int workerIndex, int workerCount)
     {
-        int rows = _rows;
+        int rows = _part.Rows;
+        byte* scratch = _part.Gemm ? _pool!.WorkerScratch(workerIndex, _part.Traits.Batch.ScratchBytes(_cols)) : null;
         if (workerCount == 1)
         {
-            ComputeRows(_kernels, _weights, _rowBytes, 0, rows, rows, _cols, _act, _actRowBytes, _nTokens, _y);
+            ComputeRows(_part, 0, rows, _cols, _nTokens, scratch);
             return;
         }
 
-        // About eight chunks per worker: small enough to balance (and to bound what a worker the system deschedules
-        // holds up), large enough that the counter is not contended. Every row has the same number of blocks, so equal
-        // row counts are equal work.
-        int chunk = Math.Max(1, rows / (workerCount * 8));
+        int chunk = _chunk;
         while (true)
         {
             int start = Interlocked.Add(ref _nextRow, chunk) - chunk;
@@ -340,15 +445,65 @@ internal sealed unsafe class MatMulJob : IChunkedComputeWork
                 return;
             }
 
-            ComputeRows(_kernels, _weights, _rowBytes, start, Math.Min(rows, start + chunk), rows, _cols, _act, _actRowBytes, _nTokens, _y);
+            ComputeRows(_part, start, Math.Min(rows, start + chunk), _cols, _nTokens, scratch);
         }
     }
 
     /// <summary>
-    /// Outputs of weight rows [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) for every token. One token: one
-    /// kernel call per row. A batch: rows in groups of about <see cref="TileWeightBytes"/>, each group met by four tokens
-    /// per kernel call, so a weight block is decoded once per four tokens and read from memory once per batch.
+    /// Outputs of weight rows [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) for every token: the GEMM over the
+    /// part's panel, the exact few-token kernels eight rows at a time, or the row kernels.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ComputeRows(in MatMulPart part, int rowStart, int rowEnd, int cols, int nTokens, byte* scratch)
+    {
+        var batch = part.Traits.Batch;
+        if (part.Gemm)
+        {
+            var call = new GemmCall
+            {
+                W = part.Weights,
+                RowBytes = part.RowBytes,
+                Cols = cols,
+                Layout = part.Layout,
+                PanelData = part.Panel,
+                Y = part.Y,
+                YStride = part.Rows,
+                Scratch = scratch,
+            };
+            batch.Gemm(call, rowStart, rowEnd);
+            return;
+        }
+
+        byte* weights = part.Weights;
+        long rowBytes = part.RowBytes;
+        byte* act = part.Act;
+        nint actRowBytes = part.ActRowBytes;
+        int rows = part.Rows;
+        float* y = part.Y;
+        if (!batch.Rows.IsEmpty)
+        {
+            for (int r = rowStart; r < rowEnd; r += RowsKernels.Width)
+            {
+                int count = Math.Min(RowsKernels.Width, rowEnd - r);
+                for (int t = 0; t < nTokens; t += RowKernels.MaxTokens)
+                {
+                    batch.Rows.Run(Math.Min(RowKernels.MaxTokens, nTokens - t), weights + r * rowBytes, (nint)rowBytes, count,
+                        act + t * actRowBytes, actRowBytes, cols, y + (long)t * rows + r, rows);
+                }
+            }
+
+            return;
+        }
+
+        ComputeRows(part.Traits.Kernels, weights, rowBytes, rowStart, rowEnd, rows, cols, act, actRowBytes, nTokens, y);
+    }
+
+    /// <summary>
+    /// The row-kernel path of <see cref="ComputeRows(in MatMulPart, int, int, int, int, byte*)"/> for any kernels: one
+    /// token, one row per call; a batch, rows in groups of about <see cref="TileWeightBytes"/>, each group met by four
+    /// tokens per kernel call.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ComputeRows(RowKernels kernels, byte* weights, long rowBytes, int rowStart, int rowEnd, int rows, int cols,
         byte* act, nint actRowBytes, int nTokens, float* y)
     {
@@ -389,28 +544,21 @@ internal sealed unsafe class MatMulJob : IChunkedComputeWork
 /// </summary>
 internal sealed unsafe class FusedMatMulJob : IChunkedComputeWork
 {
-    private Part _p0, _p1, _p2;
+    private MatMulPart _p0, _p1, _p2;
+    private ComputePool? _pool;
     private int _parts;
     private int _total;
     private int _cols;
     private int _nTokens;
+    private int _chunk;
+    private long _workerScratch;
     private int _nextRow;
-
-    private struct Part
-    {
-        public RowKernels Kernels;
-        public byte* Weights;
-        public long RowBytes;
-        public int Rows;
-        public byte* Act;
-        public int ActRowBytes;
-        public float* Y;
-    }
 
     /// <summary>
     /// <c>y_i = W_i·x</c> for each given part (a null weight pointer ends the list). Weight sizes must have been checked
     /// by the caller (a bound <c>Weight</c> is); the outputs are checked here.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(ComputePool pool, ReadOnlySpan<float> x, int cols, int nTokens,
         byte* w0, GgmlType t0, int rows0, Span<float> y0,
         byte* w1, GgmlType t1, int rows1, Span<float> y1,
@@ -430,11 +578,10 @@ internal sealed unsafe class FusedMatMulJob : IChunkedComputeWork
         Quants.CheckElementCount(TypeTraits.Get(tr0.VecDotType).Info, cols, nameof(cols));
         Quants.CheckElementCount(TypeTraits.Get(tr1.VecDotType).Info, cols, nameof(cols));
         Quants.CheckElementCount(TypeTraits.Get(tr2.VecDotType).Info, cols, nameof(cols));
-        int a0 = ActRowBytes(tr0, cols), a1 = ActRowBytes(tr1, cols), a2 = parts == 3 ? ActRowBytes(tr2, cols) : 0;
 
-        // Activations are converted once per distinct weight type; F32 weights read them in place.
+        // Activations (and their panel) are converted once per distinct weight type; F32 weights read them in place.
         bool share1 = t1 == t0, share2 = t2 == t0 || t2 == t1;
-        long bytes0 = ScratchBytes(tr0, a0, nTokens), bytes1 = share1 ? 0 : ScratchBytes(tr1, a1, nTokens), bytes2 = parts < 3 || share2 ? 0 : ScratchBytes(tr2, a2, nTokens);
+        long bytes0 = ScratchBytes(tr0, cols, nTokens), bytes1 = share1 ? 0 : ScratchBytes(tr1, cols, nTokens), bytes2 = parts < 3 || share2 ? 0 : ScratchBytes(tr2, cols, nTokens);
         long total = bytes0 + bytes1 + bytes2;
         if (total > Array.MaxLength) throw new ArgumentException($"the converted activations ({total} bytes) exceed the largest buffer; split the batch", nameof(nTokens));
 
@@ -447,18 +594,27 @@ internal sealed unsafe class FusedMatMulJob : IChunkedComputeWork
             fixed (float* yp1 = y1)
             fixed (float* yp2 = y2)
             {
-                byte* act0 = Convert(pool, tr0, xp, cols, nTokens, sp, a0);
-                byte* act1 = share1 ? act0 : Convert(pool, tr1, xp, cols, nTokens, sp + bytes0, a1);
-                byte* act2 = parts < 3 ? null : t2 == t0 ? act0 : t2 == t1 ? act1 : Convert(pool, tr2, xp, cols, nTokens, sp + bytes0 + bytes1, a2);
+                var p0 = Convert(pool, tr0, w0, rows0, yp0, xp, cols, nTokens, sp);
+                var p1 = share1 ? Retarget(p0, w1, rows1, yp1) : Convert(pool, tr1, w1, rows1, yp1, xp, cols, nTokens, sp + bytes0);
+                var p2 = parts < 3 ? default
+                    : t2 == t0 ? Retarget(p0, w2, rows2, yp2)
+                    : t2 == t1 ? Retarget(p1, w2, rows2, yp2)
+                    : Convert(pool, tr2, w2, rows2, yp2, xp, cols, nTokens, sp + bytes0 + bytes1);
 
                 var job = pool.FusedMatMulJob;
+                job._pool = pool;
                 job._cols = cols;
                 job._nTokens = nTokens;
                 job._parts = parts;
-                job._p0 = new Part { Kernels = tr0.Kernels, Weights = w0, RowBytes = tr0.Info.RowBytes(cols), Rows = rows0, Act = act0, ActRowBytes = a0, Y = yp0 };
-                job._p1 = new Part { Kernels = tr1.Kernels, Weights = w1, RowBytes = tr1.Info.RowBytes(cols), Rows = rows1, Act = act1, ActRowBytes = a1, Y = yp1 };
-                job._p2 = parts < 3 ? default : new Part { Kernels = tr2.Kernels, Weights = w2, RowBytes = tr2.Info.RowBytes(cols), Rows = rows2, Act = act2, ActRowBytes = a2, Y = yp2 };
+                job._p0 = p0;
+                job._p1 = p1;
+                job._p2 = p2;
                 job._total = rows0 + rows1 + (parts < 3 ? 0 : rows2);
+                int workers = pool.ThreadCount;
+                job._chunk = Math.Min(MatMulJob.Chunk(p0, job._total, cols, workers), MatMulJob.Chunk(p1, job._total, cols, workers));
+                if (parts == 3) job._chunk = Math.Min(job._chunk, MatMulJob.Chunk(p2, job._total, cols, workers));
+                job._workerScratch = Math.Max(WorkerBytes(p0, cols), Math.Max(WorkerBytes(p1, cols), parts == 3 ? WorkerBytes(p2, cols) : 0));
+                if (job._workerScratch > 0) pool.EnsureWorkerScratch();
                 job._nextRow = 0;
                 try
                 {
@@ -467,51 +623,55 @@ internal sealed unsafe class FusedMatMulJob : IChunkedComputeWork
                 finally
                 {
                     job._p0 = job._p1 = job._p2 = default;
+                    job._pool = null;
                 }
             }
         }
     }
 
-    private static int ActRowBytes(TypeTraits traits, int cols) => checked((int)GgmlTypes.Get(traits.KernelActType).RowBytes(cols));
+    private static long WorkerBytes(in MatMulPart part, int cols) => part.Gemm ? part.Traits.Batch.ScratchBytes(cols) : 0;
 
-    private static long ScratchBytes(TypeTraits traits, int actRowBytes, int nTokens) => traits.Type == GgmlType.F32 ? 0 : (long)actRowBytes * nTokens;
-
-    private static byte* Convert(ComputePool pool, TypeTraits traits, float* x, int cols, int nTokens, byte* act, int actRowBytes)
+    /// <summary>Converted activation rows plus, for a GEMM batch, their panel.</summary>
+    private static long ScratchBytes(TypeTraits traits, int cols, int nTokens)
     {
-        if (traits.Type == GgmlType.F32) return (byte*)x;
-        var pair = TypeTraits.Get(traits.VecDotType);
-        if (nTokens > 1 && pool.ThreadCount > 1)
-        {
-            var convert = pool.ActivationJob;
-            convert.Set(traits, pair, x, cols, nTokens, act, actRowBytes);
-            try
-            {
-                pool.RunLocked(convert);
-            }
-            finally
-            {
-                convert.Clear();
-            }
-        }
-        else
-        {
-            MatMul.ConvertActivations(traits, pair, new ReadOnlySpan<float>(x, nTokens * cols), cols, nTokens,
-                new Span<byte>(act, actRowBytes * nTokens), actRowBytes);
-        }
-
-        return act;
+        if (traits.Type == GgmlType.F32) return 0;
+        long rows = GgmlTypes.Get(traits.KernelActType).RowBytes(cols) * nTokens;
+        return MatMul.UsesGemm(traits, nTokens) ? rows + traits.Batch.Panel(traits.VecDotType, nTokens, cols).TotalBytes : rows;
     }
 
+    /// <summary>The part of another weight of the same type, sharing <paramref name="source"/>'s converted activations.</summary>
+    private static MatMulPart Retarget(in MatMulPart source, byte* w, int rows, float* y) =>
+        new(source.Traits, w, source.RowBytes, rows, source.Act, source.ActRowBytes, y, source.Gemm, source.Layout, source.Panel);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static MatMulPart Convert(ComputePool pool, TypeTraits traits, byte* w, int rows, float* y, float* x, int cols, int nTokens, byte* scratch)
+    {
+        int actRowBytes = checked((int)GgmlTypes.Get(traits.KernelActType).RowBytes(cols));
+        long rowBytes = traits.Info.RowBytes(cols);
+        if (traits.Type == GgmlType.F32)
+        {
+            return new MatMulPart(traits, w, rowBytes, rows, (byte*)x, actRowBytes, y, false, default, null);
+        }
+
+        bool gemm = MatMul.UsesGemm(traits, nTokens);
+        var layout = gemm ? traits.Batch.Panel(traits.VecDotType, nTokens, cols) : default;
+        var part = new MatMulPart(traits, w, rowBytes, rows, scratch, actRowBytes, y, gemm, layout, scratch + (long)actRowBytes * nTokens);
+        MatMul.Convert(pool, part, TypeTraits.Get(traits.VecDotType), x, cols, nTokens);
+        return part;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute(int workerIndex, int workerCount)
     {
         int total = _total;
+        byte* scratch = _workerScratch > 0 ? _pool!.WorkerScratch(workerIndex, _workerScratch) : null;
         if (workerCount == 1)
         {
-            RunRange(0, total);
+            RunRange(0, total, scratch);
             return;
         }
 
-        int chunk = Math.Max(1, total / (workerCount * 8));
+        int chunk = _chunk;
         while (true)
         {
             int start = Interlocked.Add(ref _nextRow, chunk) - chunk;
@@ -520,24 +680,26 @@ internal sealed unsafe class FusedMatMulJob : IChunkedComputeWork
                 return;
             }
 
-            RunRange(start, Math.Min(total, start + chunk));
+            RunRange(start, Math.Min(total, start + chunk), scratch);
         }
     }
 
-    private void RunRange(int start, int end)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void RunRange(int start, int end, byte* scratch)
     {
         int offset = 0;
-        RunPart(ref _p0, ref offset, start, end);
-        RunPart(ref _p1, ref offset, start, end);
-        if (_parts == 3) RunPart(ref _p2, ref offset, start, end);
+        RunPart(_p0, ref offset, start, end, scratch);
+        RunPart(_p1, ref offset, start, end, scratch);
+        if (_parts == 3) RunPart(_p2, ref offset, start, end, scratch);
     }
 
-    private void RunPart(ref Part p, ref int offset, int start, int end)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void RunPart(in MatMulPart p, ref int offset, int start, int end, byte* scratch)
     {
         int lo = Math.Max(start - offset, 0), hi = Math.Min(end - offset, p.Rows);
         if (lo < hi)
         {
-            MatMulJob.ComputeRows(p.Kernels, p.Weights, p.RowBytes, lo, hi, p.Rows, _cols, p.Act, p.ActRowBytes, _nTokens, p.Y);
+            MatMulJob.ComputeRows(p, lo, hi, _cols, _nTokens, scratch);
         }
 
         offset += p.Rows;

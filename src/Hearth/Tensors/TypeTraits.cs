@@ -30,6 +30,7 @@ internal sealed class TypeTraits
         Quantize = ActivationQuantizers.Get(KernelIsas.Best, type) ?? quantize;
         KernelActType = KernelDot.ActivationType(type, vecDotType);
         Kernels = KernelIsas.Get(KernelIsas.Best, type);
+        Batch = GemmIsas.Best == GemmIsa.None ? default : GemmIsas.Get(GemmIsas.Best, type);
         VecDot = Kernels.IsEmpty ? scalarDot! : KernelDot.Make(type, Kernels);
     }
 
@@ -51,6 +52,12 @@ internal sealed class TypeTraits
 
     /// <summary>The matmul row kernels on this machine's widest instruction set.</summary>
     public RowKernels Kernels { get; }
+
+    /// <summary>
+    /// The exact batch kernels on this machine's best GEMM instruction set (<see cref="GemmIsas.Best"/>); empty for types
+    /// (or machines) without them, which run every batch through <see cref="Kernels"/>.
+    /// </summary>
+    public GemmKernels Batch { get; }
 
     /// <summary>The traits of a computable type, or null for types Hearth can only read.</summary>
     public static TypeTraits? Find(GgmlType type) => (uint)type < (uint)s_table.Length ? s_table[(int)type] : null;

@@ -38,6 +38,31 @@ public sealed class RopeTests : IDisposable
         for (int i = 0; i < x.Length; i++) Assert.Equal(expected[i], x[i], 5);
     }
 
+    [Theory]
+    [InlineData(RopeLayout.Normal)]
+    [InlineData(RopeLayout.NeoX)]
+    public void RotatingQueriesAndKeysTogetherGivesTheSameBitsAsOneAtATime(RopeLayout layout)
+    {
+        // Different head counts for q and k (grouped-query attention), partial rotation, factors and scaling.
+        const int headDim = 32;
+        var rope = new Rope(24, 500000f, 0.5f, 1.25f, Enumerable.Range(0, 12).Select(i => 1f + i / 7f).ToArray(), layout);
+        var rng = new Random(5);
+        var q = Enumerable.Range(0, 6 * headDim).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
+        var k = Enumerable.Range(0, 2 * headDim).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
+        foreach (int pos in new[] { 0, 1, 37, 4095 })
+        {
+            var q1 = q.ToArray();
+            var k1 = k.ToArray();
+            rope.Apply(q1, headDim, pos);
+            rope.Apply(k1, headDim, pos);
+            var q2 = q.ToArray();
+            var k2 = k.ToArray();
+            rope.Apply(q2, k2, headDim, pos);
+            Assert.Equal(q1, q2);
+            Assert.Equal(k1, k2);
+        }
+    }
+
     [Fact]
     public void Llama3FactorsKeepHighFrequenciesAndSlowLowOnes()
     {

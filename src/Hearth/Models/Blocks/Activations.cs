@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace Hearth.Models.Blocks;
 
@@ -23,6 +24,7 @@ public static class Activations
     public static float GeluTanh(float x) => 0.5f * x * (1f + MathF.Tanh(SqrtTwoOverPi * x * (1f + 0.044715f * x * x)));
 
     /// <summary>gate[i] = act(gate[i]) · up[i].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GatedInPlace(Activation activation, Span<float> gate, ReadOnlySpan<float> up)
     {
         Span<float> t = stackalloc float[Chunk];
@@ -78,6 +80,7 @@ public static class Activations
     }
 
     /// <summary>x = cap · tanh(x / cap): Gemma's soft-capping of attention scores and final logits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SoftCap(Span<float> x, float cap)
     {
         TensorPrimitives.Multiply(x, 1f / cap, x);
@@ -86,6 +89,7 @@ public static class Activations
     }
 
     /// <summary>In-place softmax.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Softmax(Span<float> x)
     {
         float max = TensorPrimitives.Max(x);

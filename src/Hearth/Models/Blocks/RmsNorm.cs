@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace Hearth.Models.Blocks;
 
@@ -6,6 +7,7 @@ namespace Hearth.Models.Blocks;
 public static class RmsNorm
 {
     /// <summary>Normalises <paramref name="x"/> into <paramref name="y"/> and scales by <paramref name="weight"/> (same length).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, Span<float> y, float eps)
     {
         float scale = Scale(x, eps);

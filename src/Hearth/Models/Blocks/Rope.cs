@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Hearth.Models.Blocks;
 
 /// <summary>
@@ -40,9 +41,16 @@ public sealed class Rope
     public RopeLayout Layout { get; }
 
     /// <summary>Rotates every head of <paramref name="heads"/> (nHeads × headDim, contiguous) for position <paramref name="pos"/>.</summary>
-    public void Apply(Span<float> heads, int headDim, int pos)
+    public void Apply(Span<float> heads, int headDim, int pos) => Apply(heads, [], headDim, pos);
+
+    /// <summary>
+    /// Rotates every head of <paramref name="q"/> and of <paramref name="k"/> (each nHeads × headDim, contiguous; either
+    /// may be empty) for position <paramref name="pos"/>: the same result as two calls of
+    /// <see cref="Apply(Span{float}, int, int)"/>, with the angles computed once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Apply(Span<float> q, Span<float> k, int headDim, int pos)
     {
-        int nHeads = heads.Length / headDim;
         int half = Dimensions / 2;
         // θ advances by repeated multiplication in single precision, as ggml computes it.
         float theta = pos;
@@ -55,14 +63,20 @@ public sealed class Rope
             theta *= _thetaScale;
             int a = Layout == RopeLayout.Normal ? 2 * i : i;
             int b = Layout == RopeLayout.Normal ? 2 * i + 1 : i + half;
-            for (int h = 0; h < nHeads; h++)
-            {
-                int o = h * headDim;
-                float x0 = heads[o + a];
-                float x1 = heads[o + b];
-                heads[o + a] = x0 * cos - x1 * sin;
-                heads[o + b] = x0 * sin + x1 * cos;
-            }
+            Rotate(q, headDim, a, b, cos, sin);
+            Rotate(k, headDim, a, b, cos, sin);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rotate(Span<float> heads, int headDim, int a, int b, float cos, float sin)
+    {
+        for (int o = 0; o + headDim <= heads.Length; o += headDim)
+        {
+            float x0 = heads[o + a];
+            float x1 = heads[o + b];
+            heads[o + a] = x0 * cos - x1 * sin;
+            heads[o + b] = x0 * sin + x1 * cos;
         }
     }
 

@@ -296,7 +296,7 @@ internal static unsafe class Avx2Kernels<TDot>
         public static bool HasMin => false;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Levels Decode(float* h16, byte* bx) => new(Nibbles(bx + 2), Fp16Table.Load(h16, bx), 0);
+        public static Levels Decode(float* h16, byte* bx) => new(Avx2Levels.Nibbles(bx + 2), Fp16Table.Load(h16, bx), 0);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Step(in Levels w, float* h16, byte* by, Vector256<float> acc, ref float ms)
@@ -315,7 +315,7 @@ internal static unsafe class Avx2Kernels<TDot>
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Levels Decode(float* h16, byte* bx) =>
-            new(Nibbles(bx + 6) | FifthBits(Unsafe.ReadUnaligned<uint>(bx + 2)), Fp16Table.Load(h16, bx), 0);
+            new(Avx2Levels.Nibbles(bx + 6) | Avx2Levels.FifthBits(Unsafe.ReadUnaligned<uint>(bx + 2)), Fp16Table.Load(h16, bx), 0);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Step(in Levels w, float* h16, byte* by, Vector256<float> acc, ref float ms)
@@ -333,7 +333,7 @@ internal static unsafe class Avx2Kernels<TDot>
         public static bool HasMin => true;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Levels Decode(float* h16, byte* bx) => new(Nibbles(bx + 4), Fp16Table.Load(h16, bx), Fp16Table.Load(h16, bx + 2));
+        public static Levels Decode(float* h16, byte* bx) => new(Avx2Levels.Nibbles(bx + 4), Fp16Table.Load(h16, bx), Fp16Table.Load(h16, bx + 2));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Step(in Levels w, float* h16, byte* by, Vector256<float> acc, ref float ms) => StepQ8_1(w, h16, by, acc, ref ms);
@@ -348,7 +348,7 @@ internal static unsafe class Avx2Kernels<TDot>
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Levels Decode(float* h16, byte* bx) =>
-            new(Nibbles(bx + 8) | FifthBits(Unsafe.ReadUnaligned<uint>(bx + 4)), Fp16Table.Load(h16, bx), Fp16Table.Load(h16, bx + 2));
+            new(Avx2Levels.Nibbles(bx + 8) | Avx2Levels.FifthBits(Unsafe.ReadUnaligned<uint>(bx + 4)), Fp16Table.Load(h16, bx), Fp16Table.Load(h16, bx + 2));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Step(in Levels w, float* h16, byte* by, Vector256<float> acc, ref float ms) => StepQ8_1(w, h16, by, acc, ref ms);
@@ -404,26 +404,6 @@ internal static unsafe class Avx2Kernels<TDot>
             var s = TDot.Dot(w.Abs, Avx2.Sign(Vector256.Load((sbyte*)(by + 4)), w.X));
             return Fma.MultiplyAdd(Avx.ConvertToVector256Single(s), Vector256.Create(w.D * Fp16Table.Load(h16, by)), acc);
         }
-    }
-
-    /// <summary>Sixteen packed bytes as 32 levels: low nibbles (elements 0-15), then high nibbles (16-31).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> Nibbles(byte* p)
-    {
-        var raw = Vector128.Load(p);
-        var hi = Sse2.ShiftRightLogical(raw.AsUInt16(), 4).AsByte();
-        return Vector256.Create(raw, hi) & Vector256.Create((byte)0x0F);
-    }
-
-    /// <summary>The 32 bits of <paramref name="qh"/> spread to bytes: byte j is 0x10 when bit j is set.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> FifthBits(uint qh)
-    {
-        // vpshufb gives byte j a copy of byte j/8 of qh (within each 128-bit lane), then each byte tests bit j%8.
-        var spread = Avx2.Shuffle(Vector256.Create(qh).AsByte(),
-            Vector256.Create(0x0000_0000_0000_0000UL, 0x0101_0101_0101_0101UL, 0x0202_0202_0202_0202UL, 0x0303_0303_0303_0303UL).AsByte());
-        var bits = Vector256.Create(0x8040_2010_0804_0201UL).AsByte();
-        return Vector256.Equals(spread & bits, bits) & Vector256.Create((byte)0x10);
     }
 
     // ---------------------------------------------------------------- K-quants
