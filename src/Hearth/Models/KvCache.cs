@@ -13,6 +13,11 @@ public enum KvCacheType
 /// One sequence's key/value cache: for each layer, <see cref="Context"/> rows of keys (HeadCountKv × KeyLength) and of
 /// values (HeadCountKv × ValueLength). Sized once from the requested context; weights are shared, the cache is not.
 /// </summary>
+/// <remarks>
+/// An F32 cache keeps its keys transposed, element by element: element e of every position's key row in one run of
+/// <see cref="Context"/> floats (<see cref="KeysTransposed32"/>), so attention adds up the scores of many positions
+/// lane by lane. Values, and an F16 cache, are kept row by row.
+/// </remarks>
 public sealed class KvCache
 {
     private readonly float[][]? _k32;
@@ -33,7 +38,8 @@ public sealed class KvCache
         Layers = hp.BlockCount;
         if (type == KvCacheType.F32)
         {
-            _k32 = Enumerable.Range(0, Layers).Select(_ => new float[(long)context * KeyWidth]).ToArray();
+            // A block of overhang: attention reads whole blocks of positions, past the last one of the last element.
+            _k32 = Enumerable.Range(0, Layers).Select(_ => new float[(long)context * KeyWidth + TransposedOverhang]).ToArray();
             _v32 = Enumerable.Range(0, Layers).Select(_ => new float[(long)context * ValueWidth]).ToArray();
         }
         else
@@ -44,6 +50,9 @@ public sealed class KvCache
     }
 
     public int Context { get; }
+
+    /// <summary>Floats readable past the end of <see cref="KeysTransposed32"/> (whose values mean nothing).</summary>
+    internal const int TransposedOverhang = 64;
 
     public KvCacheType Type { get; }
 
@@ -72,7 +81,11 @@ public sealed class KvCache
         {
             if (_k32 != null)
             {
-                _k32[l].AsSpan(position * KeyWidth).Clear();
+                for (int e = 0; e < KeyWidth; e++)
+                {
+                    _k32[l].AsSpan(e * Context + position, Context - position).Clear();
+                }
+
                 _v32![l].AsSpan(position * ValueWidth).Clear();
             }
             else
@@ -112,7 +125,12 @@ public sealed class KvCache
         {
             if (_k32 != null)
             {
-                _k32[l].AsSpan(start * KeyWidth, count * KeyWidth).CopyTo(destination._k32![l].AsSpan(start * KeyWidth));
+                // Keys are transposed: each element's run of positions moves on its own (the contexts may differ).
+                for (int e = 0; e < KeyWidth; e++)
+                {
+                    _k32[l].AsSpan(e * Context + start, count).CopyTo(destination._k32![l].AsSpan(e * destination.Context + start));
+                }
+
                 _v32![l].AsSpan(start * ValueWidth, count * ValueWidth).CopyTo(destination._v32![l].AsSpan(start * ValueWidth));
             }
             else
@@ -127,7 +145,12 @@ public sealed class KvCache
     {
         if (_k32 != null)
         {
-            k.CopyTo(_k32[layer].AsSpan(pos * KeyWidth, KeyWidth));
+            var keys = _k32[layer];
+            for (int e = 0; e < KeyWidth; e++)
+            {
+                keys[e * Context + pos] = k[e];
+            }
+
             v.CopyTo(_v32![layer].AsSpan(pos * ValueWidth, ValueWidth));
         }
         else
@@ -140,11 +163,22 @@ public sealed class KvCache
     /// <summary>
     /// q · K[pos] for one KV head (offset in elements within the row). With an F16 cache the query must already be
     /// rounded to F16 values (as the reference rounds it to meet the cache); <paramref name="scratch"/> holds the
-    /// widened key row (at least q.Length floats).
+    /// widened (or, for F32, gathered) key row (at least q.Length floats).
     /// </summary>
     public float DotKey(int layer, int pos, int offset, ReadOnlySpan<float> q, Span<float> scratch)
     {
-        if (_k32 != null) return TensorPrimitives.Dot(q, _k32[layer].AsSpan(pos * KeyWidth + offset, q.Length));
+        if (_k32 != null)
+        {
+            var keys = _k32[layer];
+            var row = scratch[..q.Length];
+            for (int i = 0; i < row.Length; i++)
+            {
+                row[i] = keys[(offset + i) * Context + pos];
+            }
+
+            return TensorPrimitives.Dot(q, row);
+        }
+
         var wide = scratch[..q.Length];
         TensorPrimitives.ConvertToSingle(_k16![layer].AsSpan(pos * KeyWidth + offset, q.Length), wide);
         return TensorPrimitives.Dot(q, wide);
@@ -164,8 +198,11 @@ public sealed class KvCache
         TensorPrimitives.MultiplyAdd(wide, (float)(Half)w, acc, acc);
     }
 
-    /// <summary>Layer <paramref name="layer"/>'s keys, [Context][KeyWidth], or null for an F16 cache.</summary>
-    internal float[]? Keys32(int layer) => _k32?[layer];
+    /// <summary>
+    /// Layer <paramref name="layer"/>'s keys, transposed: element e of position p at [e · Context + p] (followed by
+    /// <see cref="TransposedOverhang"/> spare floats), or null for an F16 cache.
+    /// </summary>
+    internal float[]? KeysTransposed32(int layer) => _k32?[layer];
 
     /// <summary>Layer <paramref name="layer"/>'s values, [Context][ValueWidth], or null for an F16 cache.</summary>
     internal float[]? Values32(int layer) => _v32?[layer];

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Hearth.Tensors;
@@ -11,9 +12,11 @@ namespace Hearth.Models.Blocks;
 /// worker has its own score and conversion scratch, so the work allocates nothing.
 /// </summary>
 /// <remarks>
-/// With an F32 cache the query heads that share a KV head are done together: each key row is read once for all of them,
-/// the dot products are inline vector loops, and each output row stays in registers while the value rows are added in.
-/// An F16 cache widens each key and value row first (through the cache's own helpers).
+/// With an F32 cache (keys stored transposed, see <see cref="KvCache"/>) the query heads that share a KV head are done
+/// together: the scores of a block of positions build up lane by lane (one position per lane) from broadcast query
+/// elements, so no dot product ends in a horizontal sum, and every position gets exactly the same arithmetic whether it
+/// is scored for a prompt or for one decoded token. Each output row then stays in registers while the value rows are
+/// added in. An F16 cache widens each key and value row first (through the cache's own helpers).
 /// </remarks>
 internal sealed class AttentionWork : IChunkedComputeWork
 {
@@ -26,6 +29,9 @@ internal sealed class AttentionWork : IChunkedComputeWork
     private int _layer, _n, _pos0, _window, _heads, _kvHeads, _keyLength, _valueLength;
     private float _scale, _softCap;
     private int _next;
+
+    /// <summary>Positions scored per pass: four vectors.</summary>
+    private static int Block => 4 * Vector<float>.Count;
 
     /// <summary>Sets up one layer's attention. <paramref name="q"/> is [n][heads·keyLength] (rounded for an F16 cache
     /// by the caller), <paramref name="output"/> [n][heads·valueLength].</summary>
@@ -46,8 +52,11 @@ internal sealed class AttentionWork : IChunkedComputeWork
         _softCap = softCap;
         _next = 0;
         int group = hp.HeadCount / hp.HeadCountKv;
-        if (_scores.Length < workers || (_scores.Length > 0 && _scores[0].Length < group * cache.Context)) Allocate(workers, group * cache.Context, Math.Max(hp.KeyLength, hp.ValueLength));
+        if (_scores.Length < workers || (_scores.Length > 0 && _scores[0].Length < group * ScoreStride(cache.Context))) Allocate(workers, group * ScoreStride(cache.Context), Math.Max(hp.KeyLength, hp.ValueLength));
     }
+
+    /// <summary>Floats per query head in a worker's score buffer: the context plus a block of overhang.</summary>
+    private static int ScoreStride(int context) => context + Block;
 
     // Kept out of Prepare: lambdas there would allocate their closure on every call, not just when buffers grow.
     private void Allocate(int workers, int scores, int width)
@@ -59,9 +68,9 @@ internal sealed class AttentionWork : IChunkedComputeWork
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute(int workerIndex, int workerCount)
     {
-        if (_cache.Keys32(_layer) is { } keys)
+        if (_cache.KeysTransposed32(_layer) is { } keys)
         {
-            ExecuteF32(workerIndex, workerCount, keys, _cache.Values32(_layer)!);
+            ExecuteF32(workerIndex, keys, _cache.Values32(_layer)!);
             return;
         }
 
@@ -92,14 +101,15 @@ internal sealed class AttentionWork : IChunkedComputeWork
 
     /// <summary>The F32-cache path: one item is a token and a KV head, with all the query heads of its group.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void ExecuteF32(int workerIndex, int workerCount, float[] keys, float[] values)
+    private unsafe void ExecuteF32(int workerIndex, float[] keys, float[] values)
     {
         int group = _heads / _kvHeads;
         int total = _n * _kvHeads;
         int hd = _keyLength, hdv = _valueLength;
-        int keyWidth = _cache.KeyWidth, valueWidth = _cache.ValueWidth;
+        int valueWidth = _cache.ValueWidth;
         int qWidth = _heads * hd;
         int context = _cache.Context;
+        int scoreStride = ScoreStride(context);
         var scoresAll = _scores[workerIndex];
         fixed (float* kp = keys)
         fixed (float* vp = values)
@@ -115,70 +125,95 @@ internal sealed class AttentionWork : IChunkedComputeWork
                 int pos = _pos0 + t;
                 int lo = _window > 0 ? Math.Max(0, pos - _window + 1) : 0;
                 int count = pos - lo + 1;
-                float* k0 = kp + (long)lo * keyWidth + kh * hd;
                 float* q0 = qp + (long)t * qWidth + kh * group * hd;
-                for (int j = 0; j < count; j++)
+                float* kt = kp + (long)kh * hd * context + lo;
+                for (int g = 0; g < group; g += 4)
                 {
-                    float* kr = k0 + (long)j * keyWidth;
-                    for (int g = 0; g < group; g++)
-                    {
-                        sp[g * context + j] = Dot(q0 + g * hd, kr, hd) * _scale;
-                    }
+                    Scores(q0 + g * hd, Math.Min(4, group - g), hd, kt, context, count, _scale, sp + g * scoreStride, scoreStride);
                 }
 
                 float* v0 = vp + (long)lo * valueWidth + kh * hdv;
                 for (int g = 0; g < group; g++)
                 {
-                    var scores = new Span<float>(sp + g * context, count);
+                    var scores = new Span<float>(sp + g * scoreStride, count);
                     if (_softCap > 0) Activations.SoftCap(scores, _softCap);
                     Activations.Softmax(scores);
-                    AccumulateRows(op + ((long)t * _heads + kh * group + g) * hdv, v0, valueWidth, sp + g * context, count, hdv);
+                    AccumulateRows(op + ((long)t * _heads + kh * group + g) * hdv, v0, valueWidth, sp + g * scoreStride, count, hdv);
                 }
             }
         }
     }
 
-    /// <summary>Σ a[i]·b[i] over <paramref name="n"/> floats.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe float Dot(float* a, float* b, int n)
+    /// <summary>
+    /// scale · q_h · k_j for <paramref name="heads"/> (1-4) query heads <paramref name="hd"/> apart at <paramref name="q"/>
+    /// and positions j &lt; <paramref name="count"/> (rounded up to a block) of the transposed keys <paramref name="kt"/>
+    /// (element d of position j at kt[d·ktStride + j]), into s[h·sStride + j]. Each position's score is one lane's chain
+    /// of multiply-adds over d in order, the same whichever block and lane it falls in.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Scores(float* q, int heads, int hd, float* kt, int ktStride, int count, float scale, float* s, int sStride)
     {
-        int i = 0;
-        float sum = 0;
-        if (Vector256.IsHardwareAccelerated)
+        int w = Vector<float>.Count;
+        for (int j = 0; j < count; j += 4 * w)
         {
-            Vector256<float> s0 = default, s1 = default;
-            for (; i + 16 <= n; i += 16)
+            Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector<float> b0 = default, b1 = default, b2 = default, b3 = default;
+            Vector<float> c0 = default, c1 = default, c2 = default, c3 = default;
+            Vector<float> e0 = default, e1 = default, e2 = default, e3 = default;
+            float* k = kt + j;
+            for (int d = 0; d < hd; d++, k += ktStride)
             {
-                s0 = Vector256.MultiplyAddEstimate(Vector256.Load(a + i), Vector256.Load(b + i), s0);
-                s1 = Vector256.MultiplyAddEstimate(Vector256.Load(a + i + 8), Vector256.Load(b + i + 8), s1);
+                var k0 = Unsafe.ReadUnaligned<Vector<float>>(k);
+                var k1 = Unsafe.ReadUnaligned<Vector<float>>(k + w);
+                var k2 = Unsafe.ReadUnaligned<Vector<float>>(k + 2 * w);
+                var k3 = Unsafe.ReadUnaligned<Vector<float>>(k + 3 * w);
+                var x = new Vector<float>(q[d]);
+                a0 = Vector.MultiplyAddEstimate(x, k0, a0);
+                a1 = Vector.MultiplyAddEstimate(x, k1, a1);
+                a2 = Vector.MultiplyAddEstimate(x, k2, a2);
+                a3 = Vector.MultiplyAddEstimate(x, k3, a3);
+                if (heads > 1)
+                {
+                    x = new Vector<float>(q[hd + d]);
+                    b0 = Vector.MultiplyAddEstimate(x, k0, b0);
+                    b1 = Vector.MultiplyAddEstimate(x, k1, b1);
+                    b2 = Vector.MultiplyAddEstimate(x, k2, b2);
+                    b3 = Vector.MultiplyAddEstimate(x, k3, b3);
+                }
+
+                if (heads > 2)
+                {
+                    x = new Vector<float>(q[2 * hd + d]);
+                    c0 = Vector.MultiplyAddEstimate(x, k0, c0);
+                    c1 = Vector.MultiplyAddEstimate(x, k1, c1);
+                    c2 = Vector.MultiplyAddEstimate(x, k2, c2);
+                    c3 = Vector.MultiplyAddEstimate(x, k3, c3);
+                }
+
+                if (heads > 3)
+                {
+                    x = new Vector<float>(q[3 * hd + d]);
+                    e0 = Vector.MultiplyAddEstimate(x, k0, e0);
+                    e1 = Vector.MultiplyAddEstimate(x, k1, e1);
+                    e2 = Vector.MultiplyAddEstimate(x, k2, e2);
+                    e3 = Vector.MultiplyAddEstimate(x, k3, e3);
+                }
             }
 
-            if (i + 8 <= n)
-            {
-                s0 = Vector256.MultiplyAddEstimate(Vector256.Load(a + i), Vector256.Load(b + i), s0);
-                i += 8;
-            }
-
-            sum = Vector256.Sum(s0 + s1);
+            StoreScaled(s + j, w, scale, a0, a1, a2, a3);
+            if (heads > 1) StoreScaled(s + sStride + j, w, scale, b0, b1, b2, b3);
+            if (heads > 2) StoreScaled(s + 2 * sStride + j, w, scale, c0, c1, c2, c3);
+            if (heads > 3) StoreScaled(s + 3 * sStride + j, w, scale, e0, e1, e2, e3);
         }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            Vector128<float> s0 = default, s1 = default;
-            for (; i + 8 <= n; i += 8)
-            {
-                s0 = Vector128.MultiplyAddEstimate(Vector128.Load(a + i), Vector128.Load(b + i), s0);
-                s1 = Vector128.MultiplyAddEstimate(Vector128.Load(a + i + 4), Vector128.Load(b + i + 4), s1);
-            }
+    }
 
-            sum = Vector128.Sum(s0 + s1);
-        }
-
-        for (; i < n; i++)
-        {
-            sum += a[i] * b[i];
-        }
-
-        return sum;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreScaled(float* s, int w, float scale, Vector<float> v0, Vector<float> v1, Vector<float> v2, Vector<float> v3)
+    {
+        Unsafe.WriteUnaligned(s, v0 * scale);
+        Unsafe.WriteUnaligned(s + w, v1 * scale);
+        Unsafe.WriteUnaligned(s + 2 * w, v2 * scale);
+        Unsafe.WriteUnaligned(s + 3 * w, v3 * scale);
     }
 
     /// <summary>

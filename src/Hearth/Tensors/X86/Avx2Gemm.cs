@@ -128,16 +128,7 @@ internal static unsafe class Avx2Gemm<TDot>
                 f3b = TW.Accumulate(f3b, i3b, x, dB);
             }
 
-            var sums = stackalloc Vector256<float>[8];
-            sums[0] = f0a;
-            sums[1] = f0b;
-            sums[2] = f1a;
-            sums[3] = f1b;
-            sums[4] = f2a;
-            sums[5] = f2b;
-            sums[6] = f3a;
-            sums[7] = f3b;
-            GemmDriver.StoreTile((float*)sums, Lanes, c, count - q, row, g0, g1);
+            StoreTile(c, count - q, row, g0, g1, f0a, f0b, f1a, f1b, f2a, f2b, f3a, f3b);
         }
     }
 
@@ -233,7 +224,7 @@ internal static unsafe class Avx2Gemm<TDot>
                 f[7] = Q4_KAccumulate(f[7], s3b, n3b, m3 + mi, dB);
             }
 
-            GemmDriver.StoreTile((float*)f, Lanes, c, count - q, row, g0, g1);
+            StoreTile(c, count - q, row, g0, g1, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
         }
 
         /// <summary>ScalarDot.Q4_KQ8_K's <c>sumf += d·isum − dmin·summs</c>, d = dx·dy and dmin = dminx·dy, per lane.</summary>
@@ -329,7 +320,7 @@ internal static unsafe class Avx2Gemm<TDot>
                 f[7] += x * dB * Vector256.ConvertToSingle(s3b);
             }
 
-            GemmDriver.StoreTile((float*)f, Lanes, c, count - q, row, g0, g1);
+            StoreTile(c, count - q, row, g0, g1, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
         }
     }
 
@@ -382,6 +373,61 @@ internal static unsafe class Avx2Gemm<TDot>
         sc = Vector256.Create(sc3);
         s3a += Avx2.MultiplyLow(i3a, sc);
         s3b += Avx2.MultiplyLow(i3b, sc);
+    }
+
+    /// <summary>
+    /// Stores a finished tile (f_rg: row r, token group g, token 8g + i in lane i): a whole tile as a 4 × 8 transpose,
+    /// the four rows of one token per 128-bit store; a tile at the edge of the rows or tokens through
+    /// <see cref="GemmDriver.StoreTile"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreTile(in GemmCall c, int rows, int row, int g0, int g1,
+        Vector256<float> f0a, Vector256<float> f0b, Vector256<float> f1a, Vector256<float> f1b,
+        Vector256<float> f2a, Vector256<float> f2b, Vector256<float> f3a, Vector256<float> f3b)
+    {
+        if (rows >= 4 && Lanes * (g1 + 1) <= c.Layout.Tokens)
+        {
+            StoreRows4(f0a, f1a, f2a, f3a, c.Y + row + Lanes * g0 * c.YStride, c.YStride);
+            if (g1 != g0)
+            {
+                StoreRows4(f0b, f1b, f2b, f3b, c.Y + row + Lanes * g1 * c.YStride, c.YStride);
+            }
+
+            return;
+        }
+
+        var sums = stackalloc Vector256<float>[8];
+        sums[0] = f0a;
+        sums[1] = f0b;
+        sums[2] = f1a;
+        sums[3] = f1b;
+        sums[4] = f2a;
+        sums[5] = f2b;
+        sums[6] = f3a;
+        sums[7] = f3b;
+        GemmDriver.StoreTile((float*)sums, Lanes, c, rows, row, g0, g1);
+    }
+
+    /// <summary>Rows 0-3 of eight tokens (lane i: token i) to y[i · stride + 0..3].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRows4(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3, float* y, nint stride)
+    {
+        var lo01 = Avx.UnpackLow(r0, r1);
+        var lo23 = Avx.UnpackLow(r2, r3);
+        var hi01 = Avx.UnpackHigh(r0, r1);
+        var hi23 = Avx.UnpackHigh(r2, r3);
+        var t04 = Avx.Shuffle(lo01, lo23, 0x44); // tokens 0 | 4
+        var t15 = Avx.Shuffle(lo01, lo23, 0xEE); // tokens 1 | 5
+        var t26 = Avx.Shuffle(hi01, hi23, 0x44); // tokens 2 | 6
+        var t37 = Avx.Shuffle(hi01, hi23, 0xEE); // tokens 3 | 7
+        t04.GetLower().Store(y);
+        t15.GetLower().Store(y + stride);
+        t26.GetLower().Store(y + 2 * stride);
+        t37.GetLower().Store(y + 3 * stride);
+        t04.GetUpper().Store(y + 4 * stride);
+        t15.GetUpper().Store(y + 5 * stride);
+        t26.GetUpper().Store(y + 6 * stride);
+        t37.GetUpper().Store(y + 7 * stride);
     }
 
     /// <summary>Four levels at <paramref name="p"/> in every lane.</summary>
