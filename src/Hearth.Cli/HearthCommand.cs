@@ -115,7 +115,7 @@ public static class HearthCommand
             {
                 var s = generator.Stats;
                 stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"load {lm.LoadTime.TotalMilliseconds:F0} ms | prompt {s.PromptTokens} tokens, {s.PromptTokensPerSecond:F1} tok/s | generated {s.GeneratedTokens} tokens, {s.GeneratedTokensPerSecond:F1} tok/s | {s.FinishReason}"));
+                    $"load {lm.LoadTime.TotalMilliseconds:F0} ms | prompt {s.PromptTokens} tokens, {s.PromptTokensPerSecond:F1} tok/s | first token {s.FirstTokenTime.TotalMilliseconds:F0} ms | generated {s.GeneratedTokens} tokens, {s.GeneratedTokensPerSecond:F1} tok/s | {s.FinishReason}"));
                 var m = generator.Footprint();
                 const double MiB = 1 << 20;
                 stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,

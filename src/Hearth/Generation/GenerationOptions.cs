@@ -79,6 +79,9 @@ public sealed record GenerationStats
 
     public TimeSpan GenerationTime { get; init; }
 
+    /// <summary>Time to first token: from the start of the prompt pass until the first token was sampled (zero until then).</summary>
+    public TimeSpan FirstTokenTime { get; init; }
+
     public FinishReason FinishReason { get; init; }
 
     /// <summary>Prompt processing speed: the tokens actually processed (not the reused ones) per second.</summary>

@@ -158,6 +158,7 @@ public sealed class TextGenerator
         Forget(reused);
         steps.AcceptPrompt(prompt);
 
+        long start = Stopwatch.GetTimestamp();
         var sw = Stopwatch.StartNew();
         Forward(prompt.AsSpan(reused));
         var promptTime = sw.Elapsed;
@@ -166,6 +167,7 @@ public sealed class TextGenerator
 
         while (steps.TryNext(_logits, _state.Position, _state.Cache.Context, cancellation.IsCancellationRequested, out var next))
         {
+            if (GeneratedTokens.Count == 0) Stats = Stats with { FirstTokenTime = Stopwatch.GetElapsedTime(start) };
             GeneratedTokens.Add(next.Token);
             // Progress is published with each piece of text, not per token: no allocation for tokens that add none.
             if (next.Text.Length > 0) Stats = Stats with { GeneratedTokens = steps.Generated, GenerationTime = sw.Elapsed };

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace Hearth.Models;
 
@@ -141,6 +142,7 @@ public sealed class KvCache
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Store(int layer, int pos, ReadOnlySpan<float> k, ReadOnlySpan<float> v)
     {
         if (_k32 != null)

@@ -297,6 +297,29 @@ internal static unsafe class GemmDriver
     }
 
     /// <summary>
+    /// Stores a finished tile of eight accumulators (f_rg: row r, token group g; token g·lanes + i in lane i of a
+    /// <typeparamref name="TVec"/> of floats) through <see cref="StoreTile(float*, int, in GemmCall, int, int, int, int)"/>.
+    /// Kept out of line: the tiles' inlined fast stores must not carry its stack buffer (a method with one is never
+    /// inlined).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void StoreTile<TVec>(in GemmCall c, int lanes, int rows, int row, int g0, int g1,
+        TVec f0a, TVec f0b, TVec f1a, TVec f1b, TVec f2a, TVec f2b, TVec f3a, TVec f3b)
+        where TVec : unmanaged
+    {
+        var sums = stackalloc TVec[8];
+        sums[0] = f0a;
+        sums[1] = f0b;
+        sums[2] = f1a;
+        sums[3] = f1b;
+        sums[4] = f2a;
+        sums[5] = f2b;
+        sums[6] = f3a;
+        sums[7] = f3b;
+        StoreTile((float*)sums, lanes, c, rows, row, g0, g1);
+    }
+
+    /// <summary>
     /// Stores a finished tile: <paramref name="sums"/> holds, for rows 0-3 and groups a, b, <paramref name="lanes"/>
     /// floats (token g·lanes + i in lane i), row-major ([r][group][lane]). Only the tile's real rows (the first
     /// <paramref name="rows"/>), real tokens and, when <paramref name="g1"/> repeats <paramref name="g0"/>, one group are stored.
@@ -331,6 +354,7 @@ internal static unsafe class GemmDriver
 /// <summary>The four rows of a tile in an unpacked row block: levels and meta of rows q..q+3, those past the block's last row repeating it.</summary>
 internal readonly unsafe struct TileRows
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TileRows(byte* levels, byte* meta, int metaRow, int cols, int q, int count)
     {
         int last = count - 1;
@@ -365,6 +389,7 @@ internal readonly unsafe struct TileRows
 /// <summary>The two token groups of a tile in the panel: their qs, scales and aux sums.</summary>
 internal readonly unsafe struct TileGroups
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TileGroups(in GemmCall c, int g0, int g1)
     {
         var p = c.Layout;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using System.Runtime.InteropServices;
 
 namespace Hearth.Tensors;
@@ -382,6 +383,12 @@ internal sealed unsafe class MatMulJob : IChunkedComputeWork
     /// </summary>
     private const long TileWeightBytes = 32 * 1024;
 
+    /// <summary>
+    /// How far ahead a decode step fetches weight rows into the cache, in bytes (whole rows, at least one). The hardware
+    /// prefetchers stop at every 4 KiB page of the mapped file; fetching a page ahead keeps the stream going.
+    /// </summary>
+    private const long PrefetchBytes = 4096;
+
     private ComputePool? _pool;
     private MatMulPart _part;
     private int _cols;
@@ -499,6 +506,31 @@ internal sealed unsafe class MatMulJob : IChunkedComputeWork
     }
 
     /// <summary>
+    /// One token: each row of [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) by one kernel call, fetching the
+    /// rows <see cref="PrefetchBytes"/> ahead into the cache.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DecodeRows(delegate*<byte*, byte*, nint, int, float*, nint, void> one, byte* weights, long rowBytes,
+        int rowStart, int rowEnd, int cols, byte* act, float* y)
+    {
+        long aheadRows = Math.Max(1, PrefetchBytes / rowBytes);
+        long ahead = aheadRows * rowBytes;
+        for (int r = rowStart; r < rowEnd; r++)
+        {
+            byte* row = weights + r * rowBytes;
+            if (Sse.IsSupported && r + aheadRows < rowEnd)
+            {
+                for (long o = 0; o < rowBytes; o += 64)
+                {
+                    Sse.Prefetch0(row + ahead + o);
+                }
+            }
+
+            one(row, act, 0, cols, y + r, 0);
+        }
+    }
+
+    /// <summary>
     /// The row-kernel path of <see cref="ComputeRows(in MatMulPart, int, int, int, int, byte*)"/> for any kernels: one
     /// token, one row per call; a batch, rows in groups of about <see cref="TileWeightBytes"/>, each group met by four
     /// tokens per kernel call.
@@ -509,12 +541,7 @@ internal sealed unsafe class MatMulJob : IChunkedComputeWork
     {
         if (nTokens == 1)
         {
-            var one = kernels.One;
-            for (int r = rowStart; r < rowEnd; r++)
-            {
-                one(weights + r * rowBytes, act, 0, cols, y + r, 0);
-            }
-
+            DecodeRows(kernels.One, weights, rowBytes, rowStart, rowEnd, cols, act, y);
             return;
         }
 

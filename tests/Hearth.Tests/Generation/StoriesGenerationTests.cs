@@ -39,6 +39,10 @@ public sealed class StoriesGenerationTests : IClassFixture<StoriesGenerationTest
         Assert.Equal(text, output);
         Assert.Equal(FinishReason.Length, gen.Stats.FinishReason);
         Assert.Equal(ids.Length - 1, gen.Stats.GeneratedTokens);
+
+        // Time to first token: after the prompt pass, before the end of the generation.
+        Assert.InRange(gen.Stats.FirstTokenTime, gen.Stats.PromptTime, gen.Stats.PromptTime + gen.Stats.GenerationTime);
+        Assert.True(gen.Stats.FirstTokenTime > TimeSpan.Zero);
     }
 
     [Fact]

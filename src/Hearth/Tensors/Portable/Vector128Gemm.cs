@@ -97,16 +97,7 @@ internal static unsafe class Vector128Gemm<TDot>
                 f3b = TW.Accumulate(f3b, i3b, x, dB);
             }
 
-            var sums = stackalloc Vector128<float>[8];
-            sums[0] = f0a;
-            sums[1] = f0b;
-            sums[2] = f1a;
-            sums[3] = f1b;
-            sums[4] = f2a;
-            sums[5] = f2b;
-            sums[6] = f3a;
-            sums[7] = f3b;
-            GemmDriver.StoreTile((float*)sums, Lanes, c, count - q, row, g0, g1);
+            GemmDriver.StoreTile(c, Lanes, count - q, row, g0, g1, f0a, f0b, f1a, f1b, f2a, f2b, f3a, f3b);
         }
     }
 

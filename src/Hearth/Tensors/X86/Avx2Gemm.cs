@@ -378,7 +378,7 @@ internal static unsafe class Avx2Gemm<TDot>
     /// <summary>
     /// Stores a finished tile (f_rg: row r, token group g, token 8g + i in lane i): a whole tile as a 4 × 8 transpose,
     /// the four rows of one token per 128-bit store; a tile at the edge of the rows or tokens through
-    /// <see cref="GemmDriver.StoreTile"/>.
+    /// <see cref="GemmDriver.StoreTile{TVec}"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreTile(in GemmCall c, int rows, int row, int g0, int g1,
@@ -396,16 +396,7 @@ internal static unsafe class Avx2Gemm<TDot>
             return;
         }
 
-        var sums = stackalloc Vector256<float>[8];
-        sums[0] = f0a;
-        sums[1] = f0b;
-        sums[2] = f1a;
-        sums[3] = f1b;
-        sums[4] = f2a;
-        sums[5] = f2b;
-        sums[6] = f3a;
-        sums[7] = f3b;
-        GemmDriver.StoreTile((float*)sums, Lanes, c, rows, row, g0, g1);
+        GemmDriver.StoreTile(c, Lanes, rows, row, g0, g1, f0a, f0b, f1a, f1b, f2a, f2b, f3a, f3b);
     }
 
     /// <summary>Rows 0-3 of eight tokens (lane i: token i) to y[i · stride + 0..3].</summary>
