@@ -167,37 +167,10 @@ internal sealed class AttentionWork : IChunkedComputeWork
                 var k1 = Unsafe.ReadUnaligned<Vector<float>>(k + w);
                 var k2 = Unsafe.ReadUnaligned<Vector<float>>(k + 2 * w);
                 var k3 = Unsafe.ReadUnaligned<Vector<float>>(k + 3 * w);
-                var x = new Vector<float>(q[d]);
-                a0 = Vector.MultiplyAddEstimate(x, k0, a0);
-                a1 = Vector.MultiplyAddEstimate(x, k1, a1);
-                a2 = Vector.MultiplyAddEstimate(x, k2, a2);
-                a3 = Vector.MultiplyAddEstimate(x, k3, a3);
-                if (heads > 1)
-                {
-                    x = new Vector<float>(q[hd + d]);
-                    b0 = Vector.MultiplyAddEstimate(x, k0, b0);
-                    b1 = Vector.MultiplyAddEstimate(x, k1, b1);
-                    b2 = Vector.MultiplyAddEstimate(x, k2, b2);
-                    b3 = Vector.MultiplyAddEstimate(x, k3, b3);
-                }
-
-                if (heads > 2)
-                {
-                    x = new Vector<float>(q[2 * hd + d]);
-                    c0 = Vector.MultiplyAddEstimate(x, k0, c0);
-                    c1 = Vector.MultiplyAddEstimate(x, k1, c1);
-                    c2 = Vector.MultiplyAddEstimate(x, k2, c2);
-                    c3 = Vector.MultiplyAddEstimate(x, k3, c3);
-                }
-
-                if (heads > 3)
-                {
-                    x = new Vector<float>(q[3 * hd + d]);
-                    e0 = Vector.MultiplyAddEstimate(x, k0, e0);
-                    e1 = Vector.MultiplyAddEstimate(x, k1, e1);
-                    e2 = Vector.MultiplyAddEstimate(x, k2, e2);
-                    e3 = Vector.MultiplyAddEstimate(x, k3, e3);
-                }
+                MultiplyAdd4(q[d], k0, k1, k2, k3, ref a0, ref a1, ref a2, ref a3);
+                if (heads > 1) MultiplyAdd4(q[hd + d], k0, k1, k2, k3, ref b0, ref b1, ref b2, ref b3);
+                if (heads > 2) MultiplyAdd4(q[2 * hd + d], k0, k1, k2, k3, ref c0, ref c1, ref c2, ref c3);
+                if (heads > 3) MultiplyAdd4(q[3 * hd + d], k0, k1, k2, k3, ref e0, ref e1, ref e2, ref e3);
             }
 
             StoreScaled(s + j, w, scale, a0, a1, a2, a3);
@@ -205,6 +178,18 @@ internal sealed class AttentionWork : IChunkedComputeWork
             if (heads > 2) StoreScaled(s + 2 * sStride + j, w, scale, c0, c1, c2, c3);
             if (heads > 3) StoreScaled(s + 3 * sStride + j, w, scale, e0, e1, e2, e3);
         }
+    }
+
+    /// <summary>a_i += q · k_i for four vectors of positions (one query element against four key vectors).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MultiplyAdd4(float q, Vector<float> k0, Vector<float> k1, Vector<float> k2, Vector<float> k3,
+        ref Vector<float> a0, ref Vector<float> a1, ref Vector<float> a2, ref Vector<float> a3)
+    {
+        var x = new Vector<float>(q);
+        a0 = Vector.MultiplyAddEstimate(x, k0, a0);
+        a1 = Vector.MultiplyAddEstimate(x, k1, a1);
+        a2 = Vector.MultiplyAddEstimate(x, k2, a2);
+        a3 = Vector.MultiplyAddEstimate(x, k3, a3);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
