@@ -140,11 +140,23 @@ public sealed class MqttMonitorTests
         var lines = SimulatedLines(600, seed: 3);
         await using var publisher = Client(broker);
         await publisher.ConnectAsync();
-        int published = 0;
-        var publishing = Task.Run(() => PublishAsync(publisher, lines.Select(l => l), n => Volatile.Write(ref published, n)));
+
+        // The second half waits for the broker to go down, so the restart always falls inside the stream.
+        using var stopped = new ManualResetEventSlim();
+        IEnumerable<string> Gated()
+        {
+            for (int i = 0; i < lines.Length; i++)
+            {
+                if (i == lines.Length / 2 && !stopped.Wait(TimeSpan.FromSeconds(60))) throw new TimeoutException("the broker was never stopped");
+                yield return lines[i];
+            }
+        }
+
+        var publishing = Task.Run(() => PublishAsync(publisher, Gated()));
         await EventuallyAsync(() => store.Count >= 150, "the stream to be under way");
         broker.StopGracefully();
         long atRestart = store.Count;
+        stopped.Set();
         await broker.RestartAsync();
         await publishing;
         await EventuallyAsync(() => store.Count == lines.Length, $"every reading to be stored (have {store.Count})");
