@@ -203,64 +203,42 @@ internal sealed class AttentionWork : IChunkedComputeWork
 
     /// <summary>
     /// <c>o = Σ_j p[j] · v_j</c> over <paramref name="count"/> rows of <paramref name="n"/> floats, <paramref name="stride"/>
-    /// apart: each 32-float slice of o stays in four registers while the rows are added in.
+    /// apart: each slice of four vectors of o stays in registers while the rows are added in.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void AccumulateRows(float* o, float* v, int stride, float* p, int count, int n)
     {
         int c = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (Vector.IsHardwareAccelerated)
         {
-            for (; c + 32 <= n; c += 32)
+            int w = Vector<float>.Count;
+            for (; c + 4 * w <= n; c += 4 * w)
             {
-                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
                 float* vc = v + c;
                 for (int j = 0; j < count; j++, vc += stride)
                 {
-                    var w = Vector256.Create(p[j]);
-                    a0 = Vector256.MultiplyAddEstimate(w, Vector256.Load(vc), a0);
-                    a1 = Vector256.MultiplyAddEstimate(w, Vector256.Load(vc + 8), a1);
-                    a2 = Vector256.MultiplyAddEstimate(w, Vector256.Load(vc + 16), a2);
-                    a3 = Vector256.MultiplyAddEstimate(w, Vector256.Load(vc + 24), a3);
+                    MultiplyAdd4(p[j], Unsafe.ReadUnaligned<Vector<float>>(vc), Unsafe.ReadUnaligned<Vector<float>>(vc + w),
+                        Unsafe.ReadUnaligned<Vector<float>>(vc + 2 * w), Unsafe.ReadUnaligned<Vector<float>>(vc + 3 * w),
+                        ref a0, ref a1, ref a2, ref a3);
                 }
 
-                a0.Store(o + c);
-                a1.Store(o + c + 8);
-                a2.Store(o + c + 16);
-                a3.Store(o + c + 24);
+                Unsafe.WriteUnaligned(o + c, a0);
+                Unsafe.WriteUnaligned(o + c + w, a1);
+                Unsafe.WriteUnaligned(o + c + 2 * w, a2);
+                Unsafe.WriteUnaligned(o + c + 3 * w, a3);
             }
 
-            for (; c + 8 <= n; c += 8)
+            for (; c + w <= n; c += w)
             {
-                Vector256<float> a0 = default;
+                Vector<float> a0 = default;
                 float* vc = v + c;
                 for (int j = 0; j < count; j++, vc += stride)
                 {
-                    a0 = Vector256.MultiplyAddEstimate(Vector256.Create(p[j]), Vector256.Load(vc), a0);
+                    a0 = Vector.MultiplyAddEstimate(new Vector<float>(p[j]), Unsafe.ReadUnaligned<Vector<float>>(vc), a0);
                 }
 
-                a0.Store(o + c);
-            }
-        }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            for (; c + 16 <= n; c += 16)
-            {
-                Vector128<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                float* vc = v + c;
-                for (int j = 0; j < count; j++, vc += stride)
-                {
-                    var w = Vector128.Create(p[j]);
-                    a0 = Vector128.MultiplyAddEstimate(w, Vector128.Load(vc), a0);
-                    a1 = Vector128.MultiplyAddEstimate(w, Vector128.Load(vc + 4), a1);
-                    a2 = Vector128.MultiplyAddEstimate(w, Vector128.Load(vc + 8), a2);
-                    a3 = Vector128.MultiplyAddEstimate(w, Vector128.Load(vc + 12), a3);
-                }
-
-                a0.Store(o + c);
-                a1.Store(o + c + 4);
-                a2.Store(o + c + 8);
-                a3.Store(o + c + 12);
+                Unsafe.WriteUnaligned(o + c, a0);
             }
         }
 
