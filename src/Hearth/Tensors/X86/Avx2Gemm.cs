@@ -445,20 +445,20 @@ internal static unsafe class Avx2Gemm<TDot>
         nint o4 = Math.Min(4, last) * rowBytes, o5 = Math.Min(5, last) * rowBytes, o6 = Math.Min(6, last) * rowBytes;
         nint o7 = Math.Min(7, last) * rowBytes;
         Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default;
-        // Eight rows are read as eight slow streams, which the hardware prefetchers follow poorly: fetch the same block
-        // of the next eight rows (usually the caller's next call) one group ahead.
-        nint ahead = 8 * rowBytes;
+        // Eight rows are read as eight slow streams, which the hardware prefetchers follow poorly: sweep the next eight
+        // rows (usually the caller's next call, contiguous) in address order, one slice per block step.
+        byte* pf = (byte*)((nint)(w + 8 * rowBytes) & ~(nint)63);
+        byte* pfEnd = w + 8 * rowBytes;
         for (int b = 0; b < nb; b++)
         {
             byte* x = w + b * TW.BlockBytes;
-            Sse.Prefetch0(x + ahead);
-            Sse.Prefetch0(x + ahead + o1);
-            Sse.Prefetch0(x + ahead + o2);
-            Sse.Prefetch0(x + ahead + o3);
-            Sse.Prefetch0(x + ahead + o4);
-            Sse.Prefetch0(x + ahead + o5);
-            Sse.Prefetch0(x + ahead + o6);
-            Sse.Prefetch0(x + ahead + o7);
+            pfEnd += 8 * TW.BlockBytes;
+            while (pf < pfEnd)
+            {
+                Sse.Prefetch0(pf);
+                pf += 64;
+            }
+
             var dx = Vector256.Create(Fp16Table.Load(h16, x), Fp16Table.Load(h16, x + o1), Fp16Table.Load(h16, x + o2), Fp16Table.Load(h16, x + o3),
                 Fp16Table.Load(h16, x + o4), Fp16Table.Load(h16, x + o5), Fp16Table.Load(h16, x + o6), Fp16Table.Load(h16, x + o7));
             byte* ab = a + 34 * b;
